@@ -1,0 +1,1 @@
+"""Amparo: Mozambique's national OCSEA reporting, case and monitoring platform."""

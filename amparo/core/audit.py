@@ -1,0 +1,188 @@
+"""The tamper-evident audit log.
+
+Each entry's hash is SHA-256 over the previous entry's hash and a canonical JSON form of the
+entry, so that editing, deleting or inserting an entry breaks the chain at that point.
+`record()` must be called inside the transaction of the write it describes; it locks the
+chain head so that appends are serialised. Field *names* are recorded, never values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+from amparo.core.middleware import current_request_id
+from amparo.core.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+class CoreAudit(StrEnum):
+    """Audit actions of the core app. Every app declares its own enum of `scope:resource:action` names."""
+
+    LOGIN = "core:session:login"
+    LOGIN_FAILED = "core:session:login_failed"
+    LOGOUT = "core:session:logout"
+    USER_CREATE = "core:user:create"
+    USER_UPDATE = "core:user:update"
+    ROLE_GRANT = "core:role:grant"
+    ROLE_REVOKE = "core:role:revoke"
+    AGENCY_UPDATE = "core:agency:update"
+    TOTP_ENROL = "core:totp:enrol"
+    KEYS_ROTATE = "core:keys:rotate"
+    AUDIT_READ = "core:audit:read"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: a staff user, or a channel (SMS, USSD, web form) for public reporters, or the system."""
+
+    user: Any = None
+    channel: str = ""
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        return cls(channel=name)
+
+
+def _as_actor(actor: Any) -> Actor:
+    if isinstance(actor, Actor):
+        return actor
+    if actor is None:
+        return Actor.system()
+    return Actor(user=actor)
+
+
+def canonical(entry: AuditEntry) -> bytes:
+    """The exact bytes that are hashed for an entry (everything but `hash` and the database id)."""
+    payload = {
+        "uuid": str(entry.uuid),
+        "chain": entry.chain,
+        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_user_id": str(entry.actor_user_id) if entry.actor_user_id else "",
+        "actor_username": entry.actor_username,
+        "actor_agency": entry.actor_agency,
+        "actor_channel": entry.actor_channel,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "fields": list(entry.fields),
+        "request_id": entry.request_id,
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(canonical(entry)).hexdigest()
+
+
+def _object_ref(obj: Any) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    if isinstance(obj, tuple):
+        return str(obj[0]), str(obj[1])
+    if isinstance(obj, models.Model):
+        return obj._meta.label_lower, str(obj.pk)
+    raise TypeError(f"cannot audit object of type {type(obj).__name__}")
+
+
+def record(
+    actor: Any,
+    action: StrEnum,
+    obj: Any = None,
+    fields: Iterable[str] = (),
+    *,
+    chain: str | None = None,
+) -> AuditEntry:
+    """Append one entry. `obj` is a model instance or a (type, id) pair; `fields` are field names."""
+    if not isinstance(action, StrEnum):
+        raise TypeError("audit actions are enum members, not free strings")
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("audit.record() must run inside the transaction of the change it records")
+    who = _as_actor(actor)
+    chain = chain or settings.ORIGIN
+    head, _ = AuditHead.objects.select_for_update().get_or_create(chain=chain, defaults={"last_hash": GENESIS})
+    object_type, object_id = _object_ref(obj)
+    user = who.user
+    entry = AuditEntry(
+        chain=chain,
+        at=timezone.now(),
+        actor_user_id=user.pk if user is not None else None,
+        actor_username=user.get_username() if user is not None else "",
+        actor_agency=user.agency.code if user is not None and user.agency_id else "",
+        actor_channel=who.channel,
+        action=str(action),
+        object_type=object_type,
+        object_id=object_id,
+        fields=sorted(set(fields)),
+        request_id=current_request_id() or "",
+        prev_hash=head.last_hash,
+    )
+    entry.hash = compute_hash(entry)
+    entry.save(force_insert=True)
+    AuditHead.objects.filter(pk=head.pk).update(last_id=entry.pk, last_hash=entry.hash, count=models.F("count") + 1)
+    return entry
+
+
+def record_read(actor: Any, action: StrEnum, obj: Any, fields: Iterable[str] = ()) -> AuditEntry:
+    """Reads are audited too; this opens its own transaction when the caller has none."""
+    with transaction.atomic():
+        return record(actor, action, obj, fields)
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain: str
+    entry_id: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"entry #{self.entry_id}" if self.entry_id is not None else "the end of the chain"
+        return f"audit chain {self.chain!r} is broken at {where}: {self.reason}"
+
+
+def verify(chain: str | None = None, batch: int = 2000) -> Iterator[ChainProblem]:
+    """Yield the first problem in each chain (nothing when every chain is intact)."""
+    chains = [chain] if chain else sorted(
+        set(AuditEntry.objects.values_list("chain", flat=True).distinct()) | set(AuditHead.objects.values_list("chain", flat=True))
+    )
+    for name in chains:
+        problem = _verify_chain(name, batch)
+        if problem:
+            yield problem
+
+
+def _verify_chain(chain: str, batch: int) -> ChainProblem | None:
+    prev_hash = GENESIS
+    last_id = 0
+    count = 0
+    qs = AuditEntry.objects.filter(chain=chain).order_by("id")
+    while True:
+        rows = list(qs.filter(id__gt=last_id)[:batch])
+        if not rows:
+            break
+        for entry in rows:
+            if entry.prev_hash != prev_hash:
+                return ChainProblem(chain, entry.pk, "it does not follow the entry before it (an entry was deleted or inserted)")
+            if compute_hash(entry) != entry.hash:
+                return ChainProblem(chain, entry.pk, "its content does not match its hash (the entry was edited)")
+            prev_hash = entry.hash
+            last_id = entry.pk
+            count += 1
+    head = AuditHead.objects.filter(chain=chain).first()
+    if head is None:
+        return ChainProblem(chain, None, "the chain head is missing") if count else None
+    if head.last_hash != prev_hash or head.count != count:
+        return ChainProblem(chain, None, f"the chain head expects {head.count} entries ending at #{head.last_id}; found {count} ending at #{last_id or 0} (entries were deleted)")
+    return None

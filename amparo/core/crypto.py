@@ -1,0 +1,127 @@
+"""Field encryption and blind indexes, with data keys kept in the database wrapped by the master key.
+
+Stored form of an encrypted value: ``enc1$<data key id>$<base64(nonce + ciphertext)>``, with the
+model and field name as associated data, so that a value copied into another column fails to
+decrypt. Unwrapped data keys are cached per process.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from amparo.core.models import DataKey
+from amparo.lib import envelope
+
+PREFIX = "enc1$"
+
+_lock = threading.Lock()
+_cache: dict[int, bytes] = {}
+
+
+class IntegrityAlarm(Exception):
+    """Encrypted data could not be authenticated: it was altered, or its key is missing."""
+
+
+def master_keys() -> dict[str, bytes]:
+    keys = [settings.AMPARO_MASTER_KEY, *settings.AMPARO_OLD_MASTER_KEYS]
+    return {envelope.key_id(k): k for k in keys}
+
+
+def current_master_id() -> str:
+    return envelope.key_id(settings.AMPARO_MASTER_KEY)
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def _unwrap(dk: DataKey) -> bytes:
+    master = master_keys().get(dk.master_key_id)
+    if master is None:
+        raise IntegrityAlarm(
+            f"data key {dk.pk} is wrapped by master key {dk.master_key_id}, which is not configured "
+            "(set AMPARO_MASTER_KEY, or list the old one in AMPARO_OLD_MASTER_KEYS while rotating)"
+        )
+    try:
+        return envelope.unwrap_key(master, bytes(dk.wrapped))
+    except envelope.DecryptionError:
+        raise IntegrityAlarm(f"data key {dk.pk} failed authentication") from None
+
+
+def data_key(key_pk: int) -> bytes:
+    with _lock:
+        key = _cache.get(key_pk)
+    if key is None:
+        try:
+            dk = DataKey.objects.get(pk=key_pk)
+        except DataKey.DoesNotExist:
+            raise IntegrityAlarm(f"data key {key_pk} does not exist") from None
+        key = _unwrap(dk)
+        with _lock:
+            _cache[key_pk] = key
+    return key
+
+
+def create_data_key(purpose: str) -> DataKey:
+    """Make a new active key for `purpose`, retiring the previous one (same transaction)."""
+    raw = envelope.new_key()
+    with transaction.atomic():
+        DataKey.objects.filter(purpose=purpose, active=True).update(active=False, retired_at=timezone.now())
+        dk = DataKey.objects.create(
+            purpose=purpose, wrapped=envelope.wrap_key(settings.AMPARO_MASTER_KEY, raw), master_key_id=current_master_id()
+        )
+    with _lock:
+        _cache[dk.pk] = raw
+    return dk
+
+
+def active_key(purpose: str) -> tuple[int, bytes]:
+    dk = DataKey.objects.filter(purpose=purpose, active=True).first()
+    if dk is None:
+        try:
+            dk = create_data_key(purpose)
+        except IntegrityError:  # another process created it first
+            dk = DataKey.objects.get(purpose=purpose, active=True)
+    return dk.pk, data_key(dk.pk)
+
+
+def encrypt(plaintext: str, aad: str) -> str:
+    key_pk, key = active_key(DataKey.Purpose.FIELD)
+    sealed = envelope.seal(key, plaintext.encode("utf-8"), aad.encode("utf-8"))
+    return f"{PREFIX}{key_pk}${base64.b64encode(sealed).decode('ascii')}"
+
+
+def key_of(stored: str) -> int:
+    try:
+        return int(stored[len(PREFIX) :].split("$", 1)[0])
+    except (ValueError, IndexError):
+        raise IntegrityAlarm("malformed encrypted value") from None
+
+
+def decrypt(stored: str, aad: str) -> str:
+    if not stored.startswith(PREFIX):
+        raise IntegrityAlarm("value is not encrypted")
+    try:
+        key_part, body = stored[len(PREFIX) :].split("$", 1)
+        sealed = base64.b64decode(body, validate=True)
+        key_pk = int(key_part)
+    except ValueError:
+        raise IntegrityAlarm("malformed encrypted value") from None
+    try:
+        return envelope.open_sealed(data_key(key_pk), sealed, aad.encode("utf-8")).decode("utf-8")
+    except envelope.DecryptionError:
+        raise IntegrityAlarm(f"an encrypted value ({aad}) failed authentication") from None
+
+
+def blind_index(normalised: str) -> str:
+    """HMAC of a normalised value under the active index key; empty input gives an empty index."""
+    if not normalised:
+        return ""
+    _, key = active_key(DataKey.Purpose.INDEX)
+    return envelope.blind_index(key, normalised)

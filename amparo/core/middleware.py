@@ -1,0 +1,69 @@
+"""Request ids for logs and audit entries, and the two-factor gate for staff pages."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("amparo_request_id", default=None)
+_VALID_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (a sane incoming X-Request-ID is kept) for logs and audit entries."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(rid)
+        request.request_id = rid  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+class RequestIdLogFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = current_request_id() or "-"
+        return True
+
+
+# Paths a signed-in user may reach before completing two-factor sign-in.
+_OPEN_PREFIXES = ("/accounts/", "/healthz", "/static/", "/i18n/")
+
+
+def user_needs_second_factor(user) -> bool:  # noqa: ANN001
+    if not user.is_authenticated:
+        return False
+    if settings.DEMO and getattr(user, "is_demo", False):
+        return False
+    return not user.is_verified()
+
+
+class RequireTwoFactorMiddleware:
+    """Every staff page needs a verified second factor (TOTP); demo users skip it in demo mode only."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if user_needs_second_factor(request.user) and not request.path.startswith(_OPEN_PREFIXES):
+            return redirect("core:two_factor")
+        return self.get_response(request)

@@ -1,0 +1,215 @@
+"""Geography, agencies, users and roles, encryption keys and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from amparo.core.roles import Role
+
+
+class Province(models.Model):
+    """One of Mozambique's 11 provinces (Maputo City counts as one). `code` is the OCHA/INE P-code."""
+
+    code = models.CharField(_("code"), max_length=8, primary_key=True)
+    name = models.CharField(_("name"), max_length=80)
+    iso_3166_2 = models.CharField(_("ISO 3166-2 code"), max_length=8, unique=True)
+    capital = models.CharField(_("provincial capital"), max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class District(models.Model):
+    """A district, P-code `MZppdd`. `is_capital` marks the district that holds the provincial capital."""
+
+    code = models.CharField(_("code"), max_length=8, primary_key=True)
+    name = models.CharField(_("name"), max_length=80)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="districts", verbose_name=_("province"))
+    is_capital = models.BooleanField(_("provincial capital"), default=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScopeLevel(models.TextChoices):
+    NATIONAL = "national", _("National")
+    PROVINCE = "province", _("Province")
+    DISTRICT = "district", _("District")
+
+
+class AgencyKind(models.TextChoices):
+    POLICE = "police", _("Police")
+    CRIMINAL_INVESTIGATION = "criminal_investigation", _("Criminal investigation")
+    PROSECUTION = "prosecution", _("Prosecution")
+    COURT = "court", _("Court")
+    SOCIAL_WELFARE = "social_welfare", _("Social welfare")
+    HEALTH = "health", _("Health")
+    EDUCATION = "education", _("Education")
+    HELPLINE = "helpline", _("Helpline")
+    HUMAN_RIGHTS = "human_rights", _("Human rights")
+    REGULATOR = "regulator", _("Regulator")
+    NGO = "ngo", _("Non-governmental organisation")
+    INDUSTRY = "industry", _("Industry")
+    INTERNATIONAL = "international", _("International")
+    GOVERNMENT = "government", _("Government ministry")
+
+
+class Agency(models.Model):
+    """A body that works on cases or uses the platform. `code` is a stable identifier."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=32, choices=AgencyKind.choices)
+    scope_level = models.CharField(_("geographic scope"), max_length=16, choices=ScopeLevel.choices, default=ScopeLevel.NATIONAL)
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("province"))
+    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district"))
+    is_demo = models.BooleanField(_("demo entry"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["short_name"]
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+        constraints = [
+            models.CheckConstraint(
+                name="agency_scope_consistent",
+                condition=(
+                    models.Q(scope_level="national", province__isnull=True, district__isnull=True)
+                    | models.Q(scope_level="province", province__isnull=False, district__isnull=True)
+                    | models.Q(scope_level="district", province__isnull=False, district__isnull=False)
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.short_name
+
+
+class AmparoUserManager(UserManager):
+    pass
+
+
+class User(AbstractUser):
+    """A staff user. Belongs to one agency; holds roles (RoleGrant); may be narrowed to a province or district."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="users", verbose_name=_("agency"))
+    scope_level = models.CharField(
+        _("geographic scope"),
+        max_length=16,
+        choices=ScopeLevel.choices,
+        blank=True,
+        help_text=_("Leave empty to use the agency's scope."),
+    )
+    scope_province = models.ForeignKey(Province, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("province"))
+    scope_district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("district"))
+    is_demo = models.BooleanField(_("demo user"), default=False, help_text=_("Demo users may skip two-factor sign-in, in demo mode only."))
+
+    REQUIRED_FIELDS = ["email", "agency"]
+    objects = AmparoUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.role_grants.values_list("role", flat=True))
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+    def effective_scope(self) -> tuple[str, str | None, str | None]:
+        """(level, province code, district code): the user's own scope, else the agency's."""
+        if self.scope_level:
+            return self.scope_level, self.scope_province_id, self.scope_district_id
+        agency = self.agency
+        return agency.scope_level, agency.province_id, agency.district_id
+
+
+class RoleGrant(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_role_per_user")]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return self.get_role_display()
+
+
+class DataKey(models.Model):
+    """A data key, stored only wrapped (AES-GCM) by the master key named by `master_key_id`."""
+
+    class Purpose(models.TextChoices):
+        FIELD = "field", "field encryption"
+        INDEX = "index", "blind index"
+
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    wrapped = models.BinaryField()
+    master_key_id = models.CharField(max_length=16)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["purpose"], condition=models.Q(active=True), name="one_active_key_per_purpose")
+        ]
+
+
+class AuditEntry(models.Model):
+    """One append-only entry of the tamper-evident audit log (see amparo.core.audit)."""
+
+    id = models.BigAutoField(primary_key=True)
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    chain = models.CharField(max_length=64, default="national", db_index=True)
+    at = models.DateTimeField(db_index=True)
+    actor_user_id = models.UUIDField(null=True, blank=True, db_index=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_agency = models.CharField(max_length=40, blank=True)
+    actor_channel = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    fields = models.JSONField(default=list)
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action}"
+
+
+class AuditHead(models.Model):
+    """The last entry of each audit chain: appends lock it, and verification compares against it,
+    so that removing the newest entries is detected too."""
+
+    chain = models.CharField(max_length=64, primary_key=True)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)

@@ -1,0 +1,1 @@
+"""Helpers with no Django dependency (healthchecks' hc/lib): importable from settings and scripts."""

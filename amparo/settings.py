@@ -1,0 +1,258 @@
+"""Amparo's one settings module. Everything that differs between deployments comes from the
+environment (documented in docs/configuration.md); defaults are the safe choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy as _
+
+from amparo.lib.env import ConfigError, decode_key, env_bool, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+
+DEMO = env_bool("AMPARO_DEMO", False)
+DATA_DIR = Path(env_str("AMPARO_DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
+NODE_ROLE = env_str("AMPARO_NODE_ROLE", "national")
+if NODE_ROLE not in {"national", "district"}:
+    raise ConfigError(f"AMPARO_NODE_ROLE must be 'national' or 'district'; got {NODE_ROLE!r}.")
+# Which installation created a record (district nodes synchronise with the national server).
+ORIGIN = env_str("AMPARO_ORIGIN", "national")
+
+
+def _demo_key_file(name: str) -> str | None:
+    """In demo mode only, `make demo` keeps generated keys in the data directory."""
+    path = DATA_DIR / name
+    if DEMO and path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    return None
+
+
+SECRET_KEY = env_secret("AMPARO_SECRET_KEY") or _demo_key_file("secret_key")
+if not SECRET_KEY:
+    raise ConfigError(
+        "AMPARO_SECRET_KEY (or AMPARO_SECRET_KEY_FILE) is not set. Generate one with "
+        "`python -c \"import secrets; print(secrets.token_urlsafe(50))\"` and put it in the environment; "
+        "`make demo` does this for you in demo mode."
+    )
+if len(SECRET_KEY) < 32:
+    raise ConfigError("AMPARO_SECRET_KEY must be at least 32 characters long.")
+
+_master = env_secret("AMPARO_MASTER_KEY") or _demo_key_file("master_key")
+if not _master:
+    raise ConfigError(
+        "AMPARO_MASTER_KEY (or AMPARO_MASTER_KEY_FILE) is not set: it protects every identifying field. "
+        "Generate one with `python -c \"import base64, os; print(base64.b64encode(os.urandom(32)).decode())\"`; "
+        "`make demo` does this for you in demo mode."
+    )
+AMPARO_MASTER_KEY = decode_key("AMPARO_MASTER_KEY", _master)
+# Earlier master keys, kept only while `amparo rotate_keys` re-wraps data keys under the new one.
+AMPARO_OLD_MASTER_KEYS = [
+    decode_key("AMPARO_OLD_MASTER_KEYS", k) for k in env_list("AMPARO_OLD_MASTER_KEYS", [])
+]
+
+DEBUG = env_bool("AMPARO_DEBUG", False)
+ALLOWED_HOSTS = env_list("AMPARO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("AMPARO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "csp",
+    "django_tasks",
+    "django_tasks_db",
+    "amparo.core",
+    "amparo.cases",
+    "amparo.demo",
+]
+
+MIDDLEWARE = [
+    "amparo.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "amparo.core.middleware.RequireTwoFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "amparo.urls"
+WSGI_APPLICATION = "amparo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "amparo.core.context_processors.amparo",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in the data directory unless DATABASE_URL says otherwise.
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'amparo.sqlite3'}"),
+        conn_max_age=env_int("AMPARO_DB_CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # Writers queue instead of failing; the audit chain relies on serialised appends.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Sessions end after inactivity: every request renews the cookie's age.
+SESSION_COOKIE_AGE = env_int("AMPARO_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# HTTPS: on by default; the demo on http://127.0.0.1 switches it off.
+HTTPS = env_bool("AMPARO_HTTPS", not DEMO)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = env_bool("AMPARO_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("AMPARO_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if env_bool("AMPARO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# Content Security Policy: nothing is allowed unless listed; all assets are our own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    }
+}
+
+# Two-factor authentication and lock-out.
+OTP_TOTP_ISSUER = "Amparo"
+AXES_FAILURE_LIMIT = env_int("AMPARO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("AMPARO_LOGIN_COOLOFF_MINUTES", 30, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+# Languages: Portuguese first; local languages fall back to Portuguese string by string,
+# because Django falls back to LANGUAGE_CODE's catalogue for any missing message.
+LANGUAGE_CODE = "pt"
+LANGUAGES = [
+    ("pt", _("Portuguese")),
+    ("en", _("English")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Africa/Maputo"
+USE_TZ = True
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Background work: a database queue by default (django-tasks-db), run by `amparo worker`
+# or inside `amparo serve`; "immediate" runs tasks inline (tests, scripts).
+_tasks_backend = env_str("AMPARO_TASKS_BACKEND", "database")
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "dummy": "django_tasks.backends.dummy.DummyBackend",
+        }.get(_tasks_backend)
+        or "",
+        "QUEUES": [],
+    }
+}
+if not TASKS["default"]["BACKEND"]:
+    raise ConfigError(f"AMPARO_TASKS_BACKEND must be database, immediate or dummy; got {_tasks_backend!r}.")
+
+EMAIL_BACKEND = env_str("AMPARO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("AMPARO_FROM_EMAIL", "amparo@localhost")
+
+# Logs carry ids and event names, never personal data.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "amparo.core.middleware.RequestIdLogFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": env_str("AMPARO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's request logger prints the path of failing requests; ours carry no personal data,
+        # but a 404 on a guessed URL is noise, so only errors are kept.
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+    },
+}
