@@ -1,12 +1,8 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse("")
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({})
 
 
 def two_factor(request: HttpRequest) -> HttpResponse:
