@@ -181,13 +181,21 @@ def find_persons_by_name(name: str, birth_year: int | None):  # noqa: ANN201
     return Person.objects.filter(name_index=crypto.blind_index(normalise.name_and_birth_year(name, birth_year)))
 
 
-def transition_case(actor: Any, case: Case, to_status: str, *, reason: str, outcome: str = "") -> Transition:
-    """Move a case along the workflow (see amparo.cases.workflow for what is allowed)."""
+def transition_case(
+    actor: Any, case: Case, to_status: str, *, reason: str, outcome: str = "", at: dt.datetime | None = None
+) -> Transition:
+    """Move a case along the workflow (see amparo.cases.workflow for what is allowed).
+
+    `at` back-dates the transition; only the system (imports, demo data, synchronisation) may
+    give it: staff transitions happen now.
+    """
     _require(actor, CasePermission.TRANSITION, case)
+    if at is not None and not (isinstance(actor, audit.Actor) and actor.user is None):
+        raise PermissionDenied
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         check_transition(locked.status, to_status, outcome, reason)
-        now = timezone.now()
+        now = at or timezone.now()
         transition = Transition.objects.create(
             case=locked,
             from_status=locked.status,
