@@ -43,7 +43,9 @@ fmt: install
 
 # Re-extract the message catalogues and compile them (needs GNU gettext).
 messages: install
-	@cd amparo && ../$(BIN)/amparo makemessages -l pt -l en --no-obsolete --add-location file -v0 && ../$(BIN)/amparo compilemessages -v0
+	@DJANGO_SETTINGS_MODULE=amparo.test_settings $(BIN)/amparo makemessages -l pt -l en --no-obsolete --add-location file \
+	  --ignore 'bench/*' --ignore 'docs/*' --ignore 'var/*' -v0
+	@DJANGO_SETTINGS_MODULE=amparo.test_settings $(BIN)/amparo compilemessages -v0 --ignore '.venv'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -23,7 +23,7 @@ def make_user(db) -> Callable[..., User]:  # noqa: ANN001
         *roles: str,
         agency: str | Agency = "sernic",
         username: str | None = None,
-        password: str = "correct horse battery staple",
+        password: str = "correct horse battery staple",  # noqa: S107  (test users only)
         scope_level: str = "",
         scope_province: str | None = None,
         scope_district: str | None = None,

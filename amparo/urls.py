@@ -1,9 +1,14 @@
-from django.contrib import admin
 from django.urls import include, path
+
+from amparo.core import views as core_views
+from amparo.core.admin import site as admin_site
 
 urlpatterns = [
     path("", include("amparo.core.urls")),
+    # Sign-in and sign-out keep Django's un-namespaced names (settings.LOGIN_URL = "login").
+    path("accounts/login/", core_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", core_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("amparo.cases.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", admin.site.urls),
+    path("admin/", admin_site.urls),
 ]

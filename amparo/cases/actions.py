@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,7 @@ from amparo.cases.models import (
     CaseNote,
     CasePlatform,
     Channel,
+    DatePrecision,
     Person,
     Priority,
     Referral,
@@ -30,17 +31,39 @@ from amparo.cases.models import (
     new_reference,
 )
 from amparo.cases.permissions import CaseAudit, CasePermission
-from amparo.cases.taxonomy import RiskFlag, age_band
+from amparo.cases.taxonomy import Mode, RiskFlag, age_band
 from amparo.cases.workflow import check_transition
-from amparo.core import audit, crypto
+from amparo.core import audit, crypto, keys
 from amparo.core.models import Agency, District, Province
 from amparo.core.policy import can
 from amparo.lib import normalise
 
 
+def _actor_user(actor: Any) -> Any:
+    """The staff user behind an actor, or None for a public channel or the system."""
+    return actor.user if isinstance(actor, audit.Actor) else actor
+
+
+def _is_system(actor: Any) -> bool:
+    return isinstance(actor, audit.Actor) and actor.user is None
+
+
+def _when(actor: Any, at: dt.datetime | None) -> dt.datetime:
+    """Only the system (imports, demo data, synchronisation) may back-date a write; staff act now."""
+    if at is None:
+        return timezone.now()
+    if not _is_system(actor):
+        raise PermissionDenied
+    if at > timezone.now():
+        raise ValidationError(_("A date in the future cannot be recorded."))
+    return at
+
+
 def _require(user: Any, permission: CasePermission, obj: Any = None) -> None:
-    if isinstance(user, audit.Actor) and user.user is None:
-        return  # a public channel or the system acting on its own behalf
+    if isinstance(user, audit.Actor):
+        if user.user is None:
+            return  # a public channel or the system acting on its own behalf
+        user = user.user  # a staff user acting through a channel: their own rights apply
     if not can(user, permission, obj):
         raise PermissionDenied
 
@@ -56,6 +79,15 @@ def _check_codes(values: Iterable[str], allowed: frozenset[str], what: str) -> l
 def _check_place(province: Province | None, district: District | None) -> None:
     if district is not None and province is not None and district.province_id != province.pk:
         raise ValidationError(_("The district is not in the chosen province."))
+
+
+def _unused_reference() -> str:
+    """A fresh random reference; a collision (about 1 in 10^12 per case) draws again."""
+    for _attempt in range(10):
+        reference = new_reference()
+        if not Case.objects.filter(reference=reference).exists():
+            return reference
+    raise RuntimeError("could not allocate an unused case reference")
 
 
 def create_case(
@@ -78,13 +110,19 @@ def create_case(
 ) -> Case:
     """Open a case owned by `owning_agency`. A staff actor may open cases only for their own agency."""
     _require(actor, CasePermission.CREATE)
-    user = actor.user if isinstance(actor, audit.Actor) else actor
+    user = _actor_user(actor)
     if user is not None and user.agency_id != owning_agency.pk:
         raise PermissionDenied
     if channel not in Channel.values:
         raise ValidationError(_("Unknown channel."))
     if priority not in Priority.values:
         raise ValidationError(_("Unknown priority."))
+    if mode not in Mode.values:
+        raise ValidationError(_("Unknown mode."))
+    if incident_date_precision not in DatePrecision.values:
+        raise ValidationError(_("Unknown date precision."))
+    if not owning_agency.active:
+        raise ValidationError(_("The agency is not active."))
     forms = _check_codes(forms, FORM_CODES, _("OCSEA form"))
     platforms = _check_codes(platforms, PLATFORM_CODES, _("platform"))
     flags = _check_codes(risk_flags, frozenset(RiskFlag.values), _("risk flag"))
@@ -93,34 +131,29 @@ def create_case(
     _check_place(province, district)
     if RiskFlag.IMMEDIATE_DANGER in flags:
         priority = Priority.IMMEDIATE
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                case = Case.objects.create(
-                    reference=new_reference(),
-                    channel=channel,
-                    owning_agency=owning_agency,
-                    priority=priority,
-                    mode=mode,
-                    province=province,
-                    district=district,
-                    incident_date=incident_date,
-                    incident_date_precision=incident_date_precision,
-                    narrative=narrative,
-                    risk_flags=flags,
-                    received_at=received_at or timezone.now(),
-                    is_demo=is_demo,
-                )
-                CaseForm.objects.bulk_create([CaseForm(case=case, form=f) for f in forms])
-                CasePlatform.objects.bulk_create([CasePlatform(case=case, platform=p) for p in platforms])
-                fields = ["channel", "owning_agency", "priority", "mode", "province", "district", "incident_date", "risk_flags", "forms", "platforms"]
-                if narrative:
-                    fields.append("narrative")
-                audit.record(actor, CaseAudit.CREATE, case, fields)
-                return case
-        except IntegrityError:
-            continue  # a reference collision (1 in 10^12): draw again
-    raise RuntimeError("could not allocate a unique case reference")
+    with transaction.atomic():
+        case = Case.objects.create(
+            reference=_unused_reference(),
+            channel=channel,
+            owning_agency=owning_agency,
+            priority=priority,
+            mode=mode,
+            province=province,
+            district=district,
+            incident_date=incident_date,
+            incident_date_precision=incident_date_precision,
+            narrative=narrative,
+            risk_flags=flags,
+            received_at=_when(actor, received_at),
+            is_demo=is_demo,
+        )
+        CaseForm.objects.bulk_create([CaseForm(case=case, form=f) for f in forms])
+        CasePlatform.objects.bulk_create([CasePlatform(case=case, platform=p) for p in platforms])
+        fields = ["channel", "owning_agency", "priority", "mode", "province", "district", "incident_date", "risk_flags", "forms", "platforms"]
+        if narrative:
+            fields.append("narrative")
+        audit.record(actor, CaseAudit.CREATE, case, fields)
+        return case
 
 
 def add_person(
@@ -163,8 +196,7 @@ def add_person(
             known_to_child=known_to_child,
             disclosure=disclosure,
         )
-        person.name_index = crypto.blind_index(normalise.name_and_birth_year(name, birth_year)) if name else ""
-        person.phone_index = crypto.blind_index(normalise.phone(phone)) if phone else ""
+        keys.set_blind_indexes(person)
         person.full_clean(exclude=["case", "name_index", "phone_index"])
         person.save(force_insert=True)
         touched = [f for f in ("role", "name", "phone", "address", "age", "birth_year", "sex", "disability", "in_school", "language", "relationship", "known_to_child", "disclosure") if getattr(person, f) not in ("", None, [])]
@@ -174,11 +206,24 @@ def add_person(
 
 def find_persons_by_phone(phone: str):  # noqa: ANN201
     """Exact-match look-up through the blind index (no decryption). Callers filter by access."""
-    return Person.objects.filter(phone_index=crypto.blind_index(normalise.phone(phone)))
+    normalised = normalise.phone(phone)
+    if not normalised:  # persons without a phone have an empty index: an empty look-up must not list them
+        return Person.objects.none()
+    return Person.objects.filter(phone_index__in=crypto.blind_index_candidates(normalised))
 
 
 def find_persons_by_name(name: str, birth_year: int | None):  # noqa: ANN201
-    return Person.objects.filter(name_index=crypto.blind_index(normalise.name_and_birth_year(name, birth_year)))
+    if not normalise.name(name):
+        return Person.objects.none()
+    return Person.objects.filter(name_index__in=crypto.blind_index_candidates(normalise.name_and_birth_year(name, birth_year)))
+
+
+def _check_back_date(case: Case, at: dt.datetime) -> None:
+    """A back-dated transition must keep the history in time order: not before the case was
+    received or its last transition, and not in the future."""
+    last = case.transitions.order_by("-at").values_list("at", flat=True).first()
+    if at < case.received_at or (last is not None and at <= last) or at > timezone.now():
+        raise ValidationError(_("A back-dated change of status must fall after the case's last change and before now."))
 
 
 def transition_case(
@@ -190,20 +235,20 @@ def transition_case(
     give it: staff transitions happen now.
     """
     _require(actor, CasePermission.TRANSITION, case)
-    if at is not None and not (isinstance(actor, audit.Actor) and actor.user is None):
-        raise PermissionDenied
+    when = _when(actor, at)
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         check_transition(locked.status, to_status, outcome, reason)
-        now = at or timezone.now()
+        if at is not None:
+            _check_back_date(locked, at)
         transition = Transition.objects.create(
             case=locked,
             from_status=locked.status,
             to_status=to_status,
             outcome=outcome,
-            actor=actor if not isinstance(actor, audit.Actor) else actor.user,
+            actor=_actor_user(actor),
             reason=reason,
-            at=now,
+            at=when,
         )
         locked.status = to_status
         locked.outcome = outcome
@@ -218,7 +263,7 @@ def add_note(actor: Any, case: Case, text: str) -> CaseNote:
     if not text.strip():
         raise ValidationError(_("A note cannot be empty."))
     with transaction.atomic():
-        note = CaseNote.objects.create(case=case, author=actor, text=text)
+        note = CaseNote.objects.create(case=case, author=_actor_user(actor), text=text)
         audit.record(actor, CaseAudit.NOTE_ADD, note, ["text"])
     return note
 
@@ -229,45 +274,79 @@ def assign_case(actor: Any, case: Case, assignee: Any) -> Case:
     if assignee is not None and not can(assignee, CasePermission.WRITE, case):
         raise ValidationError(_("That person cannot work on this case."))
     with transaction.atomic():
-        case.assigned_to = assignee
-        case.save(update_fields=["assigned_to", "updated_at"])
-        audit.record(actor, CaseAudit.ASSIGN, case, ["assigned_to"])
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        locked.assigned_to = assignee
+        locked.save(update_fields=["assigned_to", "updated_at"])
+        audit.record(actor, CaseAudit.ASSIGN, locked, ["assigned_to"])
+    case.assigned_to, case.updated_at = locked.assigned_to, locked.updated_at
     return case
 
 
-def refer_case(actor: Any, case: Case, to_agency: Agency, *, reason: str) -> Referral:
+def refer_case(actor: Any, case: Case, to_agency: Agency, *, reason: str, at: dt.datetime | None = None) -> Referral:
+    """The owning agency refers a case to another agency, which gains access only if it accepts."""
     _require(actor, CasePermission.REFER, case)
+    when = _when(actor, at)
     if to_agency.pk == case.owning_agency_id:
         raise ValidationError(_("A case cannot be referred to the agency that owns it."))
+    if not to_agency.active:
+        raise ValidationError(_("The agency is not active."))
     if not reason.strip():
         raise ValidationError(_("Give a reason for the referral."))
     with transaction.atomic():
-        referral = Referral.objects.create(
-            case=case, from_agency_id=case.owning_agency_id, to_agency=to_agency, reason=reason, created_by=actor
+        open_referral = Referral.objects.filter(
+            case=case, to_agency=to_agency, status__in=[ReferralStatus.PENDING, ReferralStatus.ACCEPTED]
         )
+        if open_referral.exists():
+            raise ValidationError(_("This case is already referred to that agency."))
+        referral = Referral(
+            case=case,
+            from_agency_id=case.owning_agency_id,
+            to_agency=to_agency,
+            reason=reason,
+            created_by=_actor_user(actor),
+        )
+        referral.save(force_insert=True)
+        if at is not None:
+            Referral.objects.filter(pk=referral.pk).update(created_at=when)
+            referral.created_at = when
         audit.record(actor, CaseAudit.REFERRAL_CREATE, referral, ["to_agency", "reason"])
     return referral
 
 
-def decide_referral(actor: Any, referral: Referral, *, accept: bool) -> Referral:
+def decide_referral(actor: Any, referral: Referral, *, accept: bool, at: dt.datetime | None = None) -> Referral:
+    """The receiving agency accepts (gaining access) or declines a pending referral."""
     _require(actor, CasePermission.DECIDE_REFERRAL, referral)
+    when = _when(actor, at)
     with transaction.atomic():
-        referral.status = ReferralStatus.ACCEPTED if accept else ReferralStatus.DECLINED
-        referral.decided_by = actor
-        referral.decided_at = timezone.now()
-        referral.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-        audit.record(actor, CaseAudit.REFERRAL_ACCEPT if accept else CaseAudit.REFERRAL_DECLINE, referral, ["status"])
+        # Decide on the row as it is now, not on a copy loaded earlier: a referral revoked or
+        # decided in the meantime stays as it is.
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        if locked.status != ReferralStatus.PENDING:
+            raise ValidationError(_("Only a pending referral can be accepted or declined."))
+        locked.status = ReferralStatus.ACCEPTED if accept else ReferralStatus.DECLINED
+        if when < locked.created_at:
+            raise ValidationError(_("A referral cannot be decided before it was made."))
+        locked.decided_by = _actor_user(actor)
+        locked.decided_at = when
+        locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+        audit.record(actor, CaseAudit.REFERRAL_ACCEPT if accept else CaseAudit.REFERRAL_DECLINE, locked, ["status"])
+    referral.status, referral.decided_by, referral.decided_at = locked.status, locked.decided_by, locked.decided_at
+    referral.updated_at = locked.updated_at
     return referral
 
 
 def revoke_referral(actor: Any, referral: Referral) -> Referral:
     """The referring agency withdraws access it gave."""
     _require(actor, CasePermission.REFER, referral.case)
-    if referral.status not in (ReferralStatus.PENDING, ReferralStatus.ACCEPTED):
-        raise ValidationError(_("Only a pending or accepted referral can be revoked."))
     with transaction.atomic():
-        referral.status = ReferralStatus.REVOKED
-        referral.decided_at = timezone.now()
-        referral.save(update_fields=["status", "decided_at", "updated_at"])
-        audit.record(actor, CaseAudit.REFERRAL_REVOKE, referral, ["status"])
+        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        if locked.status not in (ReferralStatus.PENDING, ReferralStatus.ACCEPTED):
+            raise ValidationError(_("Only a pending or accepted referral can be revoked."))
+        locked.status = ReferralStatus.REVOKED
+        locked.decided_by = _actor_user(actor)
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+        audit.record(actor, CaseAudit.REFERRAL_REVOKE, locked, ["status"])
+    referral.status, referral.decided_by, referral.decided_at = locked.status, locked.decided_by, locked.decided_at
+    referral.updated_at = locked.updated_at
     return referral

@@ -16,10 +16,20 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from amparo.cases.taxonomy import TAXONOMY_VERSION, AgeBand, Disclosure, Form, Mode, Platform, Relationship, Sex
+from amparo.cases.taxonomy import (
+    TAXONOMY_VERSION,
+    AgeBand,
+    Disclosure,
+    Form,
+    Mode,
+    Platform,
+    Relationship,
+    Sex,
+)
 from amparo.cases.workflow import Outcome, Status
 from amparo.core.fields import EncryptedTextField
 from amparo.core.models import Agency, District, Province
+from amparo.lib import normalise
 
 # Crockford's base32 without I, L, O, U: unambiguous when read aloud or typed.
 _REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -126,6 +136,9 @@ class CaseForm(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "form"], name="unique_case_form")]
         indexes = [models.Index(fields=["form"])]
 
+    def __str__(self) -> str:
+        return self.form
+
 
 class CasePlatform(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="platforms")
@@ -135,6 +148,9 @@ class CasePlatform(models.Model):
         constraints = [models.UniqueConstraint(fields=["case", "platform"], name="unique_case_platform")]
         indexes = [models.Index(fields=["platform"])]
 
+    def __str__(self) -> str:
+        return self.platform
+
 
 class PersonRole(models.TextChoices):
     VICTIM = "victim", _("Victim")
@@ -143,8 +159,20 @@ class PersonRole(models.TextChoices):
     CAREGIVER = "caregiver", _("Caregiver")
 
 
+def _name_index_value(person: Person) -> str:
+    """'' (no index) for a blank name, so that an empty look-up never lists everyone without one."""
+    return normalise.name_and_birth_year(person.name, person.birth_year) if normalise.name(person.name) else ""
+
+
+def _phone_index_value(person: Person) -> str:
+    return normalise.phone(person.phone)
+
+
 class Person(SyncedModel):
     """A person linked to a case. Name, phone and address are encrypted; the rest is not identifying alone."""
+
+    # Blind indexes and the normalised value each one is computed from (see amparo.core.keys).
+    BLIND_INDEXES = {"name_index": _name_index_value, "phone_index": _phone_index_value}
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="persons")
     role = models.CharField(_("role in the case"), max_length=12, choices=PersonRole.choices)
@@ -184,11 +212,14 @@ PLATFORM_CODES = frozenset(Platform.values)
 
 class CaseNote(SyncedModel):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     text = EncryptedTextField(_("note"))
 
     class Meta:
         ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"
 
 
 class Transition(SyncedModel):
@@ -203,7 +234,10 @@ class Transition(SyncedModel):
     at = models.DateTimeField(db_index=True)
 
     class Meta:
-        ordering = ["at"]
+        ordering = ["at", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
 
 
 class ReferralStatus(models.TextChoices):
@@ -221,10 +255,13 @@ class Referral(SyncedModel):
     to_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_received")
     status = models.CharField(max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.PENDING, db_index=True)
     reason = EncryptedTextField(_("reason"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["to_agency", "status"])]
+
+    def __str__(self) -> str:
+        return f"referral {self.pk} ({self.status})"

@@ -75,7 +75,7 @@ def grant_role(actor: Any, user: User, role: str) -> None:
     if role not in Role.values:
         raise ValidationError(_("Unknown role: %(roles)s.") % {"roles": role})
     with transaction.atomic():
-        _, created = RoleGrant.objects.get_or_create(user=user, role=role)
+        _grant, created = RoleGrant.objects.get_or_create(user=user, role=role)
         if created:
             audit.record(actor, CoreAudit.ROLE_GRANT, user, [f"role:{role}"])
     user.__dict__.pop("roles", None)
@@ -84,7 +84,7 @@ def grant_role(actor: Any, user: User, role: str) -> None:
 def revoke_role(actor: Any, user: User, role: str) -> None:
     _require_user_manager(actor)
     with transaction.atomic():
-        deleted, _ = RoleGrant.objects.filter(user=user, role=role).delete()
+        deleted, _counts = RoleGrant.objects.filter(user=user, role=role).delete()
         if deleted:
             audit.record(actor, CoreAudit.ROLE_REVOKE, user, [f"role:{role}"])
     user.__dict__.pop("roles", None)

@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from amparo.core import checks  # noqa: F401  (registers system checks)
+        from amparo.core import checks, signals  # noqa: F401  (registers system checks and sign-in audit receivers)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -152,37 +152,63 @@ class ChainProblem:
         return f"audit chain {self.chain!r} is broken at {where}: {self.reason}"
 
 
-def verify(chain: str | None = None, batch: int = 2000) -> Iterator[ChainProblem]:
-    """Yield the first problem in each chain (nothing when every chain is intact)."""
-    chains = [chain] if chain else sorted(
+def chains() -> list[str]:
+    """Names of every chain that has entries or a head."""
+    return sorted(
         set(AuditEntry.objects.values_list("chain", flat=True).distinct()) | set(AuditHead.objects.values_list("chain", flat=True))
     )
-    for name in chains:
-        problem = _verify_chain(name, batch)
+
+
+Progress = Callable[[str, int], None]
+
+
+def verify(chain: str | None = None, batch: int = 2000, progress: Progress | None = None) -> Iterator[ChainProblem]:
+    """Yield the first problem in each chain (nothing when every chain is intact).
+
+    `progress(chain, n)` is called as each batch is checked, with the number of entries found intact.
+    """
+    for name in [chain] if chain else chains():
+        problem = _verify_chain(name, batch, progress)
         if problem:
             yield problem
 
 
-def _verify_chain(chain: str, batch: int) -> ChainProblem | None:
+def _verify_chain(chain: str, batch: int, progress: Progress | None = None) -> ChainProblem | None:
     prev_hash = GENESIS
     last_id = 0
     count = 0
     qs = AuditEntry.objects.filter(chain=chain).order_by("id")
+    head = None
     while True:
-        rows = list(qs.filter(id__gt=last_id)[:batch])
-        if not rows:
+        found = 0
+        while True:
+            rows = list(qs.filter(id__gt=last_id)[:batch])
+            if not rows:
+                break
+            for done, entry in enumerate(rows):
+                problem = None
+                if entry.prev_hash != prev_hash:
+                    problem = "it does not follow the entry before it (an entry was deleted or inserted)"
+                elif compute_hash(entry) != entry.hash:
+                    problem = "its content does not match its hash (the entry was edited)"
+                if problem:
+                    if progress and done:
+                        progress(chain, done)
+                    return ChainProblem(chain, entry.pk, problem)
+                prev_hash = entry.hash
+                last_id = entry.pk
+                count += 1
+            found += len(rows)
+            if progress:
+                progress(chain, len(rows))
+        # An entry and its head update commit together, so a head beyond the last entry read means either
+        # entries appended while we read (read on) or newest entries deleted (nothing more to read).
+        head = AuditHead.objects.filter(chain=chain).first()
+        if head is None or head.last_id <= last_id or not found:
             break
-        for entry in rows:
-            if entry.prev_hash != prev_hash:
-                return ChainProblem(chain, entry.pk, "it does not follow the entry before it (an entry was deleted or inserted)")
-            if compute_hash(entry) != entry.hash:
-                return ChainProblem(chain, entry.pk, "its content does not match its hash (the entry was edited)")
-            prev_hash = entry.hash
-            last_id = entry.pk
-            count += 1
-    head = AuditHead.objects.filter(chain=chain).first()
     if head is None:
         return ChainProblem(chain, None, "the chain head is missing") if count else None
     if head.last_hash != prev_hash or head.count != count:
-        return ChainProblem(chain, None, f"the chain head expects {head.count} entries ending at #{head.last_id}; found {count} ending at #{last_id or 0} (entries were deleted)")
+        cause = "entries were inserted without updating the head" if count > head.count else "entries were deleted"
+        return ChainProblem(chain, None, f"the chain head expects {head.count} entries ending at #{head.last_id}; found {count} ending at #{last_id or 0} ({cause})")
     return None

@@ -12,7 +12,6 @@ import threading
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from amparo.core.models import DataKey
 from amparo.lib import envelope
@@ -69,10 +68,11 @@ def data_key(key_pk: int) -> bytes:
 
 
 def create_data_key(purpose: str) -> DataKey:
-    """Make a new active key for `purpose`, retiring the previous one (same transaction)."""
+    """Make a new active key for `purpose`; the previous one stops being used for new values (same
+    transaction) but stays readable. `amparo.core.keys` sets `retired_at` once nothing uses it any more."""
     raw = envelope.new_key()
     with transaction.atomic():
-        DataKey.objects.filter(purpose=purpose, active=True).update(active=False, retired_at=timezone.now())
+        DataKey.objects.filter(purpose=purpose, active=True).update(active=False)
         dk = DataKey.objects.create(
             purpose=purpose, wrapped=envelope.wrap_key(settings.AMPARO_MASTER_KEY, raw), master_key_id=current_master_id()
         )
@@ -119,9 +119,37 @@ def decrypt(stored: str, aad: str) -> str:
         raise IntegrityAlarm(f"an encrypted value ({aad}) failed authentication") from None
 
 
+# PostgreSQL advisory lock between writers computing blind indexes (shared) and the creation of a new
+# index key (exclusive): no transaction can store an index under a key that was replaced while it ran.
+# On SQLite, write transactions are serialised (BEGIN IMMEDIATE), which gives the same guarantee.
+INDEX_KEY_LOCK = 0x616D_7061  # "ampa"
+
+
+def lock_index_key(*, exclusive: bool = False) -> None:
+    conn = transaction.get_connection()
+    if conn.vendor == "postgresql" and conn.in_atomic_block:
+        sql = "SELECT pg_advisory_xact_lock(%s)" if exclusive else "SELECT pg_advisory_xact_lock_shared(%s)"
+        with conn.cursor() as cursor:
+            cursor.execute(sql, [INDEX_KEY_LOCK])
+
+
 def blind_index(normalised: str) -> str:
-    """HMAC of a normalised value under the active index key; empty input gives an empty index."""
+    """HMAC of a normalised value under the active index key; empty input gives an empty index.
+
+    Call it inside the transaction that stores the index, so that a key rotation cannot slip in between.
+    """
     if not normalised:
         return ""
+    lock_index_key()
     _, key = active_key(DataKey.Purpose.INDEX)
     return envelope.blind_index(key, normalised)
+
+
+def blind_index_candidates(normalised: str) -> list[str]:
+    """Every index a stored value may have while an index key rotation is under way (active key first):
+    look-ups filter with `<field>__in` on these, so that they keep finding rows not yet recomputed."""
+    if not normalised:
+        return []
+    active_key(DataKey.Purpose.INDEX)  # make sure one exists
+    pks = DataKey.objects.filter(purpose=DataKey.Purpose.INDEX, retired_at__isnull=True).order_by("-active", "-pk")
+    return [envelope.blind_index(data_key(pk), normalised) for pk in pks.values_list("pk", flat=True)]

@@ -6,6 +6,7 @@ import uuid
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -136,11 +137,36 @@ class User(AbstractUser):
         return bool(self.roles & set(roles))
 
     def effective_scope(self) -> tuple[str, str | None, str | None]:
-        """(level, province code, district code): the user's own scope, else the agency's."""
-        if self.scope_level:
-            return self.scope_level, self.scope_province_id, self.scope_district_id
+        """(level, province code, district code) that this user's case access is limited to.
+
+        A user's own scope can only narrow the agency's: a narrower scope inside the agency's
+        area applies; anything wider, or outside that area, falls back to the agency's scope.
+        """
         agency = self.agency
-        return agency.scope_level, agency.province_id, agency.district_id
+        agency_scope = (agency.scope_level, agency.province_id, agency.district_id)
+        own = (self.scope_level, self.scope_province_id, self.scope_district_id)
+        if not self.scope_level or agency.scope_level == ScopeLevel.DISTRICT:
+            return agency_scope
+        if agency.scope_level == ScopeLevel.NATIONAL:
+            return own
+        # A provincial agency: its users may be narrowed to one of its districts.
+        if self.scope_level == ScopeLevel.DISTRICT and self.scope_province_id == agency.province_id:
+            return own
+        return agency_scope
+
+    def clean(self) -> None:
+        super().clean()
+        level, province, district = self.scope_level, self.scope_province_id, self.scope_district_id
+        valid = (
+            (not level and province is None and district is None)
+            or (level == ScopeLevel.NATIONAL and province is None and district is None)
+            or (level == ScopeLevel.PROVINCE and province is not None and district is None)
+            or (level == ScopeLevel.DISTRICT and province is not None and district is not None)
+        )
+        if not valid:
+            raise ValidationError(_("A scope names a province for a provincial scope and a province and district for a district scope, and nothing else."))
+        if district is not None and self.scope_district.province_id != province:
+            raise ValidationError(_("The district is not in the chosen province."))
 
 
 class RoleGrant(models.Model):
@@ -175,6 +201,9 @@ class DataKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["purpose"], condition=models.Q(active=True), name="one_active_key_per_purpose")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} key {self.pk}"
 
 
 class AuditEntry(models.Model):
@@ -213,3 +242,6 @@ class AuditHead(models.Model):
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"audit head {self.chain}"

@@ -34,7 +34,13 @@ def registered() -> frozenset[str]:
 
 
 def is_staff_user(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active and getattr(user, "agency_id", None))
+    """An authenticated, active user of an active agency."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "agency_id", None)
+        and user.agency.active
+    )
 
 
 def can(user: Any, permission: StrEnum, obj: Any = None) -> bool:

@@ -27,6 +27,8 @@ def test_victim_name_and_phone_never_reach_the_database_in_clear(make_case):
         rows = cur.fetchall()
     flat = " ".join(str(v) for row in rows for v in row)
     assert rows
-    assert "Zélia" not in flat and "Inventada" not in flat
-    assert "840001111" not in flat and "84 000 1111" not in flat
+    assert "Zélia" not in flat
+    assert "Inventada" not in flat
+    assert "840001111" not in flat
+    assert "84 000 1111" not in flat
     assert actions.find_persons_by_phone("00258840001111").count() == 1

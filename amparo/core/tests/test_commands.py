@@ -1,0 +1,441 @@
+"""Operator commands (`rotate_keys`, `worker`, `serve`) and `/healthz`.
+
+`serve` is tested for real: a fresh SQLite database is migrated, `amparo serve` is started on a free
+loopback port, `/healthz` is polled until the web server and the worker are both up, and a SIGTERM
+must stop every process it started.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import OperationalError, connection
+from django_tasks import task
+from django_tasks_db.management.commands import db_worker
+from django_tasks_db.models import DBTaskResult
+
+from amparo.core import audit, crypto, health
+from amparo.core.audit import CoreAudit
+from amparo.core.models import AuditEntry, DataKey
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+
+ran: list[str] = []
+
+
+@task()
+def record_that_it_ran(label: str) -> None:
+    ran.append(label)
+
+
+@pytest.fixture(autouse=True)
+def fresh_key_cache() -> Iterator[None]:
+    crypto.clear_cache()
+    yield
+    crypto.clear_cache()
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path) -> Path:  # noqa: ANN001
+    """A data directory of the test's own (for the heartbeat), with a static root in it: WhiteNoise
+    warns (an error here) when STATIC_ROOT does not exist yet, as before `collectstatic`."""
+    settings.DATA_DIR = tmp_path
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def database_tasks(settings, data_dir) -> None:  # noqa: ANN001
+    """The production task backend (a queue in the database), which needs a worker."""
+    settings.TASKS = DATABASE_TASKS
+
+
+# --- /healthz ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_answers_200_with_database_and_worker_status(client, data_dir):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"status", "database", "worker", "version"}
+    assert body["status"] == "ok"
+    assert body["database"] == {"ok": True, "vendor": connection.vendor}
+    assert set(body["worker"]) == {
+        "ok",
+        "required",
+        "last_seen_seconds",
+        "ready_tasks",
+        "oldest_ready_seconds",
+    }
+    assert body["version"] == "0.1.0"
+    # The test settings run tasks inline: no worker is needed, so its absence is fine.
+    assert body["worker"]["required"] is False
+    assert body["worker"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_missing_worker_when_tasks_are_queued(client, database_tasks):
+    record_that_it_ran.enqueue("queued")
+    worker = client.get("/healthz").json()["worker"]
+    assert worker == {
+        "ok": False,
+        "required": True,
+        "last_seen_seconds": None,
+        "ready_tasks": 1,
+        "oldest_ready_seconds": 0,
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_live_worker_from_its_heartbeat(client, database_tasks):
+    health.touch_heartbeat()
+    worker = client.get("/healthz").json()["worker"]
+    assert worker["ok"] is True
+    assert worker["last_seen_seconds"] == 0
+    assert worker["ready_tasks"] == 0
+
+
+@pytest.mark.django_db
+def test_healthz_reports_a_stale_heartbeat_as_a_dead_worker(client, database_tasks):
+    health.touch_heartbeat()
+    long_ago = time.time() - 3 * health.HEARTBEAT_MAX_AGE
+    os.utime(health.heartbeat_path(), (long_ago, long_ago))
+    response = client.get("/healthz")
+    assert response.status_code == 200  # the web side still works; monitoring reads worker.ok
+    worker = response.json()["worker"]
+    assert worker["ok"] is False
+    assert worker["last_seen_seconds"] >= 3 * health.HEARTBEAT_MAX_AGE
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_without_details_when_the_database_fails(client, data_dir):
+    def refuse(execute, sql, params, many, context):  # noqa: ANN001, ANN202
+        raise OperationalError('could not connect to server "db.internal.example" (10.1.2.3), user amparo')
+
+    with connection.execute_wrapper(refuse):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["database"] == {"ok": False, "vendor": connection.vendor}
+    assert body["worker"]["ok"] is False
+    for detail in (b"db.internal", b"10.1.2.3", b"amparo,", b"connect"):
+        assert detail not in response.content
+
+
+@pytest.mark.django_db
+def test_healthz_needs_no_sign_in_and_accepts_only_safe_methods(client, data_dir):
+    assert client.head("/healthz").status_code == 200
+    assert client.post("/healthz").status_code == 405
+
+
+# --- amparo worker ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_worker_runs_queued_tasks_and_leaves_a_heartbeat(database_tasks, monkeypatch):
+    # db_worker recycles connections between tasks; inside the test's transaction that would close
+    # PostgreSQL's connection (Django's test client disconnects close_old_connections likewise).
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    ran.clear()
+    result = record_that_it_ran.enqueue("first")
+    before = signal.getsignal(signal.SIGTERM)
+    call_command("worker", batch=True, verbosity=0)
+    assert ran == ["first"]
+    assert DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL"
+    assert health.heartbeat_age() is not None
+    assert health.heartbeat_age() < 5
+    assert signal.getsignal(signal.SIGTERM) is before  # db_worker's handlers do not outlive it
+
+
+@pytest.mark.django_db
+def test_worker_refuses_to_run_when_tasks_run_inline(data_dir):
+    with pytest.raises(CommandError, match="no worker is needed"):
+        call_command("worker", batch=True)
+
+
+# --- amparo rotate_keys ---------------------------------------------------------------------------------
+
+
+def rotate(*args: str) -> str:
+    out = io.StringIO()
+    call_command("rotate_keys", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_rotate_keys_rotates_the_data_key_by_default(make_case):
+    case = make_case(narrative="Um relato inventado.", victim_name="Zélia Inventada")
+    old = crypto.active_key(DataKey.Purpose.FIELD)[0]
+    out = rotate()
+    new = DataKey.objects.get(purpose=DataKey.Purpose.FIELD, active=True)
+    assert new.pk != old
+    assert out.startswith(f"Rotated the data-key to key {new.pk}: values re-encrypted (")
+    assert "cases.case: 1" in out
+    assert "cases.person: 1" in out
+    assert f"retired key(s) {old}" in out
+    crypto.clear_cache()
+    assert type(case).objects.get(pk=case.pk).narrative == "Um relato inventado."
+
+
+@pytest.mark.django_db
+def test_rotate_keys_json_prints_one_summary_object(make_case):
+    make_case(narrative="Um relato inventado.")
+    summary = json.loads(rotate("--json"))
+    [rotation] = summary["rotations"]
+    assert rotation["kind"] == "data-key"
+    assert rotation["models"]["cases.case"] == 1
+    assert rotation["audit_entry"] == AuditEntry.objects.latest("id").pk
+
+
+@pytest.mark.django_db
+def test_rotate_keys_runs_several_rotations_master_first_each_audited(make_case, settings):
+    make_case(victim_name="Zélia Inventada", victim_phone="+258 84 000 1111")
+    settings.AMPARO_OLD_MASTER_KEYS = [settings.AMPARO_MASTER_KEY]
+    settings.AMPARO_MASTER_KEY = os.urandom(32)
+    summary = json.loads(rotate("--index-key", "--data-key", "--master-key", "--json"))
+    assert [r["kind"] for r in summary["rotations"]] == ["master-key", "data-key", "index-key"]
+    entries = AuditEntry.objects.filter(action=CoreAudit.KEYS_ROTATE).order_by("id")
+    assert [(e.object_type, e.actor_channel) for e in entries] == [
+        ("core.masterkey", "rotate_keys"),
+        ("core.datakey", "rotate_keys"),
+        ("core.datakey", "rotate_keys"),
+    ]
+    assert list(audit.verify()) == []
+
+
+@pytest.mark.django_db
+def test_rotate_keys_master_key_without_the_old_one_says_what_to_do(make_case, settings):
+    make_case(narrative="Um relato inventado.")
+    settings.AMPARO_MASTER_KEY = os.urandom(32)
+    settings.AMPARO_OLD_MASTER_KEYS = []
+    with pytest.raises(CommandError, match=r"AMPARO_OLD_MASTER_KEYS.*rotate_keys --master-key"):
+        rotate("--master-key")
+    assert not AuditEntry.objects.filter(action=CoreAudit.KEYS_ROTATE).exists()
+
+
+@pytest.mark.django_db
+def test_rotate_keys_refuses_a_batch_size_below_one():
+    with pytest.raises(CommandError, match="at least 1"):
+        rotate("--batch-size", "0")
+
+
+# --- amparo serve -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def descendants(root: int) -> set[int]:
+    """Every live process below `root` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def get_json(url: str, **headers: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310  (http://127.0.0.1 only)
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory) -> tuple[dict[str, str], Path]:  # noqa: ANN001
+    """A production-like environment, and a SQLite database migrated once for this module."""
+    root = tmp_path_factory.mktemp("serve")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AMPARO_", "DJANGO_", "DATABASE_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="amparo.settings",
+        AMPARO_SECRET_KEY=base64.b64encode(os.urandom(40)).decode(),
+        AMPARO_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
+        AMPARO_DATA_DIR=str(root / "data"),
+        DATABASE_URL=f"sqlite:///{root / 'amparo.sqlite3'}",
+        AMPARO_HTTPS="0",
+        AMPARO_TASKS_BACKEND="database",
+    )
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "amparo", "migrate", "--noinput", "-v0"],
+        env=env,
+        cwd=PROJECT_DIR,
+        check=True,
+        timeout=120,
+    )
+    return env, root / "amparo.sqlite3"
+
+
+@pytest.fixture
+def serve_env(migrated_sqlite, tmp_path) -> dict[str, str]:  # noqa: ANN001
+    """Each test gets its own copy of the migrated database and its own data directory."""
+    env, database = migrated_sqlite
+    shutil.copy(database, tmp_path / "amparo.sqlite3")
+    return {
+        **env,
+        "AMPARO_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'amparo.sqlite3'}",
+    }
+
+
+def start_serve(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen, int, Path, Path]:
+    port = free_port()
+    out, err = tmp_path / "serve.out", tmp_path / "serve.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "-m",
+                "amparo",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=stdout,
+            stderr=stderr,
+        )
+    return process, port, out, err
+
+
+def wait_for_health(process: subprocess.Popen, port: int, err: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"amparo serve exited early:\n{err.read_text()}"
+        try:
+            status, body = get_json(f"http://127.0.0.1:{port}/healthz")
+        except OSError:
+            status, body = 0, {}
+        if status == 200 and body["worker"]["ok"]:
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"/healthz never reported a live worker:\n{err.read_text()}")
+
+
+def task_statuses(env: dict[str, str]) -> list[str]:
+    database = env["DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as db:
+        return [row[0] for row in db.execute("SELECT status FROM django_tasks_database_dbtaskresult")]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_runs_web_server_and_worker_and_stops_both_on_a_signal(serve_env, tmp_path, stop_signal):
+    # A task queued while nothing runs is run once the worker is up.
+    enqueue = "from amparo.core.tests.test_commands import record_that_it_ran as t; t.enqueue('queued')"
+    subprocess.run(  # noqa: S603  (our own interpreter, fixed code)
+        [sys.executable, "-m", "amparo", "shell", "-c", enqueue], env=serve_env, check=True, timeout=60
+    )
+    assert task_statuses(serve_env) == ["READY"]
+    process, port, out, err = start_serve(serve_env, tmp_path)
+    started: set[int] = set()
+    try:
+        body = wait_for_health(process, port, err)
+        assert body["status"] == "ok"
+        assert body["database"] == {"ok": True, "vendor": "sqlite"}
+        assert body["worker"]["required"] is True
+        deadline = time.monotonic() + 10
+        while task_statuses(serve_env) != ["SUCCESSFUL"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert task_statuses(serve_env) == ["SUCCESSFUL"]
+        assert get_json(f"http://127.0.0.1:{port}/healthz")[1]["worker"]["ready_tasks"] == 0
+        status, _ = get_json(
+            f"http://127.0.0.1:{port}/healthz?token=do-not-log-me", **{"X-Request-ID": "probe-0001-abcd"}
+        )
+        assert status == 200
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/static/admin/css/base.css", timeout=2
+        ) as response:  # noqa: S310
+            assert response.status == 200  # collected and served by whitenoise
+        started = descendants(process.pid)
+        banner = out.read_text()
+        match = re.search(r"web server pid (\d+), task worker pid (\d+)", banner)
+        assert match, banner
+        assert {int(match[1]), int(match[2])} <= started
+        assert len(started) >= 3  # gunicorn's arbiter, its worker, and the task worker
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in descendants(process.pid) | started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert [pid for pid in started if alive(pid)] == []
+    log = out.read_text()
+    access = [line for line in log.splitlines() if '"GET ' in line]
+    assert any('"GET /healthz" 200' in line and "rid=probe-0001-abcd" in line for line in access), log
+    assert "do-not-log-me" not in log + err.read_text()
+    assert not any("127.0.0.1" in line or "urllib" in line.casefold() for line in access)
+    assert "Amparo has stopped." in log
+
+
+def test_serve_stops_everything_when_the_worker_dies(serve_env, tmp_path):
+    process, port, out, err = start_serve(serve_env, tmp_path)
+    started: set[int] = set()
+    try:
+        wait_for_health(process, port, err)
+        started = descendants(process.pid)
+        worker_pid = int(re.search(r"task worker pid (\d+)", out.read_text())[1])
+        os.kill(worker_pid, signal.SIGKILL)
+        assert process.wait(timeout=30) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in descendants(process.pid) | started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert [pid for pid in started if alive(pid)] == []
+    assert "The task worker stopped unexpectedly" in err.read_text()
