@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 DEMO_ENV := AMPARO_DEMO=1
 
-.PHONY: install demo test lint fmt messages serve clean
+.PHONY: install browsers demo test lint fmt messages serve clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Amparo needs Python 3.11 or newer; set PYTHON=python3.12 (for example).")'
@@ -30,7 +30,14 @@ demo: install var/secret_key var/master_key
 	@$(DEMO_ENV) $(BIN)/amparo seed_demo --once
 	@$(DEMO_ENV) $(BIN)/amparo serve --host 127.0.0.1 --port 8000
 
-test: install
+# Browser tests drive Debian's chromium through Playwright (no browser download).
+browsers:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "Installing Debian's chromium for the browser tests ..."; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "The browser tests need Debian's chromium: run 'sudo apt-get install chromium', then 'make test' again." >&2; exit 1; fi; }
+
+test: install browsers
 	@$(BIN)/pytest
 
 lint: install

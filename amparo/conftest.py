@@ -73,7 +73,43 @@ def make_case(db) -> Callable[..., object]:  # noqa: ANN001
             **kwargs,
         )
         if victim_name or victim_phone:
-            actions.add_person(SYSTEM, case, role="victim", name=victim_name, phone=victim_phone, age=14, sex="female")
+            actions.add_person(
+                SYSTEM, case, role="victim", name=victim_name, phone=victim_phone, age=14, sex="female"
+            )
         return case
 
     return make
+
+
+# Browser tests: Playwright driving Debian's chromium (installed by `make test` where possible).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    """A headless chromium. Browser tests are part of the suite: a missing chromium is a failure."""
+    import os
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    path = shutil.which("chromium") or CHROMIUM
+    if not os.path.exists(path):
+        pytest.fail("chromium is not installed: run `make test` (it installs Debian's chromium) or `apt-get install chromium`.")
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
+    # thread with a running loop unless told that this is deliberate (tests only).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

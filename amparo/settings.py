@@ -35,7 +35,7 @@ SECRET_KEY = env_secret("AMPARO_SECRET_KEY") or _demo_key_file("secret_key")
 if not SECRET_KEY:
     raise ConfigError(
         "AMPARO_SECRET_KEY (or AMPARO_SECRET_KEY_FILE) is not set. Generate one with "
-        "`python -c \"import secrets; print(secrets.token_urlsafe(50))\"` and put it in the environment; "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"` and put it in the environment; '
         "`make demo` does this for you in demo mode."
     )
 if len(SECRET_KEY) < 32:
@@ -45,7 +45,7 @@ _master = env_secret("AMPARO_MASTER_KEY") or _demo_key_file("master_key")
 if not _master:
     raise ConfigError(
         "AMPARO_MASTER_KEY (or AMPARO_MASTER_KEY_FILE) is not set: it protects every identifying field. "
-        "Generate one with `python -c \"import base64, os; print(base64.b64encode(os.urandom(32)).decode())\"`; "
+        'Generate one with `python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`; '
         "`make demo` does this for you in demo mode."
     )
 AMPARO_MASTER_KEY = decode_key("AMPARO_MASTER_KEY", _master)
@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "amparo.core",
     "amparo.cases",
+    "amparo.intake",
+    "amparo.evidence",
+    "amparo.observatory",
     "amparo.demo",
 ]
 
@@ -217,7 +220,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns (an error in tests) when it is missing
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "files"},
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
@@ -248,7 +254,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "amparo.core.middleware.RequestIdLogFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("AMPARO_LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's request logger prints the path of failing requests; ours carry no personal data,

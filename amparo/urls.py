@@ -9,6 +9,10 @@ urlpatterns = [
     path("accounts/login/", core_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", core_views.LogoutView.as_view(), name="logout"),
     path("cases/", include("amparo.cases.urls")),
+    # Intake serves public pages (/report/), provider webhooks (/channels/…) and staff pages (/intake/…).
+    path("", include("amparo.intake.urls")),
+    path("evidence/", include("amparo.evidence.urls")),
+    path("observatory/", include("amparo.observatory.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),
 ]

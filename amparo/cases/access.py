@@ -30,7 +30,9 @@ def get_case_for_user(user: Any, reference: str, permission: CasePermission = Ca
 
 def get_referral_for_user(user: Any, referral_id: Any, permission: CasePermission) -> Referral:
     """A referral is visible to its sending and receiving agencies' case roles."""
-    referral = Referral.objects.select_related("case", "from_agency", "to_agency").filter(pk=referral_id).first()
+    referral = (
+        Referral.objects.select_related("case", "from_agency", "to_agency").filter(pk=referral_id).first()
+    )
     if referral is None:
         raise Http404
     involved = user.is_authenticated and user.agency_id in (referral.from_agency_id, referral.to_agency_id)

@@ -72,7 +72,9 @@ def _check_codes(values: Iterable[str], allowed: frozenset[str], what: str) -> l
     values = list(dict.fromkeys(values))
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        raise ValidationError(_("Unknown %(what)s code: %(codes)s.") % {"what": what, "codes": ", ".join(unknown)})
+        raise ValidationError(
+            _("Unknown %(what)s code: %(codes)s.") % {"what": what, "codes": ", ".join(unknown)}
+        )
     return values
 
 
@@ -149,7 +151,18 @@ def create_case(
         )
         CaseForm.objects.bulk_create([CaseForm(case=case, form=f) for f in forms])
         CasePlatform.objects.bulk_create([CasePlatform(case=case, platform=p) for p in platforms])
-        fields = ["channel", "owning_agency", "priority", "mode", "province", "district", "incident_date", "risk_flags", "forms", "platforms"]
+        fields = [
+            "channel",
+            "owning_agency",
+            "priority",
+            "mode",
+            "province",
+            "district",
+            "incident_date",
+            "risk_flags",
+            "forms",
+            "platforms",
+        ]
         if narrative:
             fields.append("narrative")
         audit.record(actor, CaseAudit.CREATE, case, fields)
@@ -199,7 +212,25 @@ def add_person(
         keys.set_blind_indexes(person)
         person.full_clean(exclude=["case", "name_index", "phone_index"])
         person.save(force_insert=True)
-        touched = [f for f in ("role", "name", "phone", "address", "age", "birth_year", "sex", "disability", "in_school", "language", "relationship", "known_to_child", "disclosure") if getattr(person, f) not in ("", None, [])]
+        touched = [
+            f
+            for f in (
+                "role",
+                "name",
+                "phone",
+                "address",
+                "age",
+                "birth_year",
+                "sex",
+                "disability",
+                "in_school",
+                "language",
+                "relationship",
+                "known_to_child",
+                "disclosure",
+            )
+            if getattr(person, f) not in ("", None, [])
+        ]
         audit.record(actor, CaseAudit.PERSON_ADD, person, touched)
     return person
 
@@ -215,7 +246,9 @@ def find_persons_by_phone(phone: str):  # noqa: ANN201
 def find_persons_by_name(name: str, birth_year: int | None):  # noqa: ANN201
     if not normalise.name(name):
         return Person.objects.none()
-    return Person.objects.filter(name_index__in=crypto.blind_index_candidates(normalise.name_and_birth_year(name, birth_year)))
+    return Person.objects.filter(
+        name_index__in=crypto.blind_index_candidates(normalise.name_and_birth_year(name, birth_year))
+    )
 
 
 def _check_back_date(case: Case, at: dt.datetime) -> None:
@@ -223,7 +256,9 @@ def _check_back_date(case: Case, at: dt.datetime) -> None:
     received or its last transition, and not in the future."""
     last = case.transitions.order_by("-at").values_list("at", flat=True).first()
     if at < case.received_at or (last is not None and at <= last) or at > timezone.now():
-        raise ValidationError(_("A back-dated change of status must fall after the case's last change and before now."))
+        raise ValidationError(
+            _("A back-dated change of status must fall after the case's last change and before now.")
+        )
 
 
 def transition_case(
@@ -282,7 +317,9 @@ def assign_case(actor: Any, case: Case, assignee: Any) -> Case:
     return case
 
 
-def refer_case(actor: Any, case: Case, to_agency: Agency, *, reason: str, at: dt.datetime | None = None) -> Referral:
+def refer_case(
+    actor: Any, case: Case, to_agency: Agency, *, reason: str, at: dt.datetime | None = None
+) -> Referral:
     """The owning agency refers a case to another agency, which gains access only if it accepts."""
     _require(actor, CasePermission.REFER, case)
     when = _when(actor, at)
@@ -313,7 +350,9 @@ def refer_case(actor: Any, case: Case, to_agency: Agency, *, reason: str, at: dt
     return referral
 
 
-def decide_referral(actor: Any, referral: Referral, *, accept: bool, at: dt.datetime | None = None) -> Referral:
+def decide_referral(
+    actor: Any, referral: Referral, *, accept: bool, at: dt.datetime | None = None
+) -> Referral:
     """The receiving agency accepts (gaining access) or declines a pending referral."""
     _require(actor, CasePermission.DECIDE_REFERRAL, referral)
     when = _when(actor, at)
@@ -329,8 +368,14 @@ def decide_referral(actor: Any, referral: Referral, *, accept: bool, at: dt.date
         locked.decided_by = _actor_user(actor)
         locked.decided_at = when
         locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-        audit.record(actor, CaseAudit.REFERRAL_ACCEPT if accept else CaseAudit.REFERRAL_DECLINE, locked, ["status"])
-    referral.status, referral.decided_by, referral.decided_at = locked.status, locked.decided_by, locked.decided_at
+        audit.record(
+            actor, CaseAudit.REFERRAL_ACCEPT if accept else CaseAudit.REFERRAL_DECLINE, locked, ["status"]
+        )
+    referral.status, referral.decided_by, referral.decided_at = (
+        locked.status,
+        locked.decided_by,
+        locked.decided_at,
+    )
     referral.updated_at = locked.updated_at
     return referral
 
@@ -347,6 +392,10 @@ def revoke_referral(actor: Any, referral: Referral) -> Referral:
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
         audit.record(actor, CaseAudit.REFERRAL_REVOKE, locked, ["status"])
-    referral.status, referral.decided_by, referral.decided_at = locked.status, locked.decided_by, locked.decided_at
+    referral.status, referral.decided_by, referral.decided_at = (
+        locked.status,
+        locked.decided_by,
+        locked.decided_at,
+    )
     referral.updated_at = locked.updated_at
     return referral

@@ -86,24 +86,44 @@ class DatePrecision(models.TextChoices):
 
 
 class Case(SyncedModel):
-    reference = models.CharField(_("reference"), max_length=16, unique=True, default=new_reference, editable=False)
-    channel = models.CharField(_("channel of origin"), max_length=16, choices=Channel.choices)
-    owning_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="owned_cases", verbose_name=_("owning agency"))
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_cases", verbose_name=_("assigned to")
+    reference = models.CharField(
+        _("reference"), max_length=16, unique=True, default=new_reference, editable=False
     )
-    status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    channel = models.CharField(_("channel of origin"), max_length=16, choices=Channel.choices)
+    owning_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="owned_cases", verbose_name=_("owning agency")
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assigned to"),
+    )
+    status = models.CharField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
-    priority = models.CharField(_("priority"), max_length=12, choices=Priority.choices, default=Priority.NORMAL, db_index=True)
+    priority = models.CharField(
+        _("priority"), max_length=12, choices=Priority.choices, default=Priority.NORMAL, db_index=True
+    )
     taxonomy_version = models.CharField(_("taxonomy version"), max_length=16, default=TAXONOMY_VERSION)
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.UNKNOWN)
     received_at = models.DateTimeField(_("received"), db_index=True)
     incident_date = models.DateField(_("incident date"), null=True, blank=True)
     incident_date_precision = models.CharField(
-        _("incident date precision"), max_length=12, choices=DatePrecision.choices, default=DatePrecision.APPROXIMATE
+        _("incident date precision"),
+        max_length=12,
+        choices=DatePrecision.choices,
+        default=DatePrecision.APPROXIMATE,
     )
-    province = models.ForeignKey(Province, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("province"))
-    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district"))
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("province")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district")
+    )
     narrative = EncryptedTextField(_("narrative"))
     risk_flags = models.JSONField(_("risk flags"), default=list, blank=True)
     is_demo = models.BooleanField(_("synthetic demo case"), default=False)
@@ -112,7 +132,10 @@ class Case(SyncedModel):
         ordering = ["-received_at"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
-        indexes = [models.Index(fields=["owning_agency", "status"]), models.Index(fields=["province", "received_at"])]
+        indexes = [
+            models.Index(fields=["owning_agency", "status"]),
+            models.Index(fields=["province", "received_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -161,7 +184,9 @@ class PersonRole(models.TextChoices):
 
 def _name_index_value(person: Person) -> str:
     """'' (no index) for a blank name, so that an empty look-up never lists everyone without one."""
-    return normalise.name_and_birth_year(person.name, person.birth_year) if normalise.name(person.name) else ""
+    return (
+        normalise.name_and_birth_year(person.name, person.birth_year) if normalise.name(person.name) else ""
+    )
 
 
 def _phone_index_value(person: Person) -> str:
@@ -188,7 +213,9 @@ class Person(SyncedModel):
     disability = models.BooleanField(_("has a disability"), null=True, blank=True)
     in_school = models.BooleanField(_("in school"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
-    relationship = models.CharField(_("relationship to the child"), max_length=20, choices=Relationship.choices, blank=True)
+    relationship = models.CharField(
+        _("relationship to the child"), max_length=20, choices=Relationship.choices, blank=True
+    )
     known_to_child = models.BooleanField(_("known to the child"), null=True, blank=True)
     disclosure = models.JSONField(_("whom the child told"), default=list, blank=True)
 
@@ -212,7 +239,9 @@ PLATFORM_CODES = frozenset(Platform.values)
 
 class CaseNote(SyncedModel):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     text = EncryptedTextField(_("note"))
 
     class Meta:
@@ -253,10 +282,16 @@ class Referral(SyncedModel):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals")
     from_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_made")
     to_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="referrals_received")
-    status = models.CharField(max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.PENDING, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.PENDING, db_index=True
+    )
     reason = EncryptedTextField(_("reason"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -34,7 +34,9 @@ def _has_case_role(user: Any) -> bool:
 def _agency_has_access(user: Any, case: Case) -> bool:
     if case.owning_agency_id == user.agency_id:
         return True
-    return Referral.objects.filter(case=case, to_agency_id=user.agency_id, status=ReferralStatus.ACCEPTED).exists()
+    return Referral.objects.filter(
+        case=case, to_agency_id=user.agency_id, status=ReferralStatus.ACCEPTED
+    ).exists()
 
 
 def _case_in_scope(user: Any, case: Case) -> bool:
@@ -43,7 +45,12 @@ def _case_in_scope(user: Any, case: Case) -> bool:
 
 def can_read_case(user: Any, obj: Any) -> bool:
     case = _case_of(obj)
-    return case is not None and _has_case_role(user) and _agency_has_access(user, case) and _case_in_scope(user, case)
+    return (
+        case is not None
+        and _has_case_role(user)
+        and _agency_has_access(user, case)
+        and _case_in_scope(user, case)
+    )
 
 
 def can_read_identity(user: Any, obj: Any) -> bool:
@@ -51,7 +58,13 @@ def can_read_identity(user: Any, obj: Any) -> bool:
 
 
 def can_create_case(user: Any, obj: Any) -> bool:
-    return user.has_role(Role.HELPLINE_OPERATOR, Role.INTAKE_OFFICER, Role.INVESTIGATOR, Role.SOCIAL_WORKER, Role.AGENCY_SUPERVISOR)
+    return user.has_role(
+        Role.HELPLINE_OPERATOR,
+        Role.INTAKE_OFFICER,
+        Role.INVESTIGATOR,
+        Role.SOCIAL_WORKER,
+        Role.AGENCY_SUPERVISOR,
+    )
 
 
 def can_refer(user: Any, obj: Any) -> bool:
@@ -89,7 +102,9 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     """The cases a user may list: the same rule as can_read_case, as one query."""
     if not (is_staff_user(user) and _has_case_role(user)):
         return Case.objects.none()
-    referred = Referral.objects.filter(to_agency_id=user.agency_id, status=ReferralStatus.ACCEPTED).values("case_id")
+    referred = Referral.objects.filter(to_agency_id=user.agency_id, status=ReferralStatus.ACCEPTED).values(
+        "case_id"
+    )
     qs = Case.objects.filter(Q(owning_agency_id=user.agency_id) | Q(id__in=referred))
     # Mirror in_scope() exactly: a scope that names a level but no place grants nothing (filtering
     # on a NULL province or district would list every case that has no place).

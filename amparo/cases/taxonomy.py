@@ -68,7 +68,13 @@ class Relationship(models.TextChoices):
 
 # Relationships in which the offender is someone the child knew (the seeds' "known to the child").
 KNOWN_RELATIONSHIPS = frozenset(
-    {Relationship.FAMILY, Relationship.INTIMATE_PARTNER, Relationship.FRIEND_PEER, Relationship.ACQUAINTANCE, Relationship.TEACHER_CAREGIVER}
+    {
+        Relationship.FAMILY,
+        Relationship.INTIMATE_PARTNER,
+        Relationship.FRIEND_PEER,
+        Relationship.ACQUAINTANCE,
+        Relationship.TEACHER_CAREGIVER,
+    }
 )
 
 

@@ -112,7 +112,9 @@ def record(
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
     who = _as_actor(actor)
     chain = chain or settings.ORIGIN
-    head, _ = AuditHead.objects.select_for_update().get_or_create(chain=chain, defaults={"last_hash": GENESIS})
+    head, _ = AuditHead.objects.select_for_update().get_or_create(
+        chain=chain, defaults={"last_hash": GENESIS}
+    )
     object_type, object_id = _object_ref(obj)
     user = who.user
     entry = AuditEntry(
@@ -131,7 +133,9 @@ def record(
     )
     entry.hash = compute_hash(entry)
     entry.save(force_insert=True)
-    AuditHead.objects.filter(pk=head.pk).update(last_id=entry.pk, last_hash=entry.hash, count=models.F("count") + 1)
+    AuditHead.objects.filter(pk=head.pk).update(
+        last_id=entry.pk, last_hash=entry.hash, count=models.F("count") + 1
+    )
     return entry
 
 
@@ -155,14 +159,17 @@ class ChainProblem:
 def chains() -> list[str]:
     """Names of every chain that has entries or a head."""
     return sorted(
-        set(AuditEntry.objects.values_list("chain", flat=True).distinct()) | set(AuditHead.objects.values_list("chain", flat=True))
+        set(AuditEntry.objects.values_list("chain", flat=True).distinct())
+        | set(AuditHead.objects.values_list("chain", flat=True))
     )
 
 
 Progress = Callable[[str, int], None]
 
 
-def verify(chain: str | None = None, batch: int = 2000, progress: Progress | None = None) -> Iterator[ChainProblem]:
+def verify(
+    chain: str | None = None, batch: int = 2000, progress: Progress | None = None
+) -> Iterator[ChainProblem]:
     """Yield the first problem in each chain (nothing when every chain is intact).
 
     `progress(chain, n)` is called as each batch is checked, with the number of entries found intact.
@@ -209,6 +216,14 @@ def _verify_chain(chain: str, batch: int, progress: Progress | None = None) -> C
     if head is None:
         return ChainProblem(chain, None, "the chain head is missing") if count else None
     if head.last_hash != prev_hash or head.count != count:
-        cause = "entries were inserted without updating the head" if count > head.count else "entries were deleted"
-        return ChainProblem(chain, None, f"the chain head expects {head.count} entries ending at #{head.last_id}; found {count} ending at #{last_id or 0} ({cause})")
+        cause = (
+            "entries were inserted without updating the head"
+            if count > head.count
+            else "entries were deleted"
+        )
+        return ChainProblem(
+            chain,
+            None,
+            f"the chain head expects {head.count} entries ending at #{head.last_id}; found {count} ending at #{last_id or 0} ({cause})",
+        )
     return None

@@ -18,9 +18,19 @@ def check_deployment(app_configs, **kwargs):  # noqa: ANN001, ANN201, ARG001
             )
         )
     if settings.DEBUG:
-        problems.append(Error("AMPARO_DEBUG is on: error pages could show case data.", hint="Unset AMPARO_DEBUG.", id="amparo.E001"))
+        problems.append(
+            Error(
+                "AMPARO_DEBUG is on: error pages could show case data.",
+                hint="Unset AMPARO_DEBUG.",
+                id="amparo.E001",
+            )
+        )
     if not settings.HTTPS:
         problems.append(
-            Warning("AMPARO_HTTPS is off: cookies travel without the Secure flag.", hint="Serve over HTTPS and unset AMPARO_HTTPS.", id="amparo.W002")
+            Warning(
+                "AMPARO_HTTPS is off: cookies travel without the Secure flag.",
+                hint="Serve over HTTPS and unset AMPARO_HTTPS.",
+                id="amparo.W002",
+            )
         )
     return problems

@@ -74,7 +74,9 @@ def create_data_key(purpose: str) -> DataKey:
     with transaction.atomic():
         DataKey.objects.filter(purpose=purpose, active=True).update(active=False)
         dk = DataKey.objects.create(
-            purpose=purpose, wrapped=envelope.wrap_key(settings.AMPARO_MASTER_KEY, raw), master_key_id=current_master_id()
+            purpose=purpose,
+            wrapped=envelope.wrap_key(settings.AMPARO_MASTER_KEY, raw),
+            master_key_id=current_master_id(),
         )
     with _lock:
         _cache[dk.pk] = raw
@@ -151,5 +153,7 @@ def blind_index_candidates(normalised: str) -> list[str]:
     if not normalised:
         return []
     active_key(DataKey.Purpose.INDEX)  # make sure one exists
-    pks = DataKey.objects.filter(purpose=DataKey.Purpose.INDEX, retired_at__isnull=True).order_by("-active", "-pk")
+    pks = DataKey.objects.filter(purpose=DataKey.Purpose.INDEX, retired_at__isnull=True).order_by(
+        "-active", "-pk"
+    )
     return [envelope.blind_index(data_key(pk), normalised) for pk in pks.values_list("pk", flat=True)]

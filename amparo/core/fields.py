@@ -41,7 +41,9 @@ class EncryptedTextField(models.TextField):
 
     def get_lookup(self, lookup_name: str):  # noqa: ANN201
         if lookup_name != "isnull":
-            raise FieldError(f"{self.aad} is encrypted: look it up through its blind index, not with '{lookup_name}'")
+            raise FieldError(
+                f"{self.aad} is encrypted: look it up through its blind index, not with '{lookup_name}'"
+            )
         return super().get_lookup(lookup_name)
 
 

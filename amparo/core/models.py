@@ -35,7 +35,9 @@ class District(models.Model):
 
     code = models.CharField(_("code"), max_length=8, primary_key=True)
     name = models.CharField(_("name"), max_length=80)
-    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="districts", verbose_name=_("province"))
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="districts", verbose_name=_("province")
+    )
     is_capital = models.BooleanField(_("provincial capital"), default=False)
 
     class Meta:
@@ -77,9 +79,15 @@ class Agency(models.Model):
     name = models.CharField(_("name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=40)
     kind = models.CharField(_("kind"), max_length=32, choices=AgencyKind.choices)
-    scope_level = models.CharField(_("geographic scope"), max_length=16, choices=ScopeLevel.choices, default=ScopeLevel.NATIONAL)
-    province = models.ForeignKey(Province, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("province"))
-    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district"))
+    scope_level = models.CharField(
+        _("geographic scope"), max_length=16, choices=ScopeLevel.choices, default=ScopeLevel.NATIONAL
+    )
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("province")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("district")
+    )
     is_demo = models.BooleanField(_("demo entry"), default=False)
     active = models.BooleanField(_("active"), default=True)
 
@@ -110,7 +118,9 @@ class User(AbstractUser):
     """A staff user. Belongs to one agency; holds roles (RoleGrant); may be narrowed to a province or district."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="users", verbose_name=_("agency"))
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="users", verbose_name=_("agency")
+    )
     scope_level = models.CharField(
         _("geographic scope"),
         max_length=16,
@@ -118,9 +128,27 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Leave empty to use the agency's scope."),
     )
-    scope_province = models.ForeignKey(Province, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("province"))
-    scope_district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("district"))
-    is_demo = models.BooleanField(_("demo user"), default=False, help_text=_("Demo users may skip two-factor sign-in, in demo mode only."))
+    scope_province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("province"),
+    )
+    scope_district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district"),
+    )
+    is_demo = models.BooleanField(
+        _("demo user"),
+        default=False,
+        help_text=_("Demo users may skip two-factor sign-in, in demo mode only."),
+    )
 
     REQUIRED_FIELDS = ["email", "agency"]
     objects = AmparoUserManager()
@@ -164,7 +192,11 @@ class User(AbstractUser):
             or (level == ScopeLevel.DISTRICT and province is not None and district is not None)
         )
         if not valid:
-            raise ValidationError(_("A scope names a province for a provincial scope and a province and district for a district scope, and nothing else."))
+            raise ValidationError(
+                _(
+                    "A scope names a province for a provincial scope and a province and district for a district scope, and nothing else."
+                )
+            )
         if district is not None and self.scope_district.province_id != province:
             raise ValidationError(_("The district is not in the chosen province."))
 
@@ -199,7 +231,9 @@ class DataKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["purpose"], condition=models.Q(active=True), name="one_active_key_per_purpose")
+            models.UniqueConstraint(
+                fields=["purpose"], condition=models.Q(active=True), name="one_active_key_per_purpose"
+            )
         ]
 
     def __str__(self) -> str:

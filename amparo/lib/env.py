@@ -39,7 +39,9 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
     raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, environ: Mapping[str, str] | None = None
+) -> int:
     environ = os.environ if environ is None else environ
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
@@ -83,7 +85,9 @@ def decode_key(name: str, value: str, length: int = 32) -> bytes:
     try:
         key = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ConfigError(f"{name} must be base64; generate one with: python -c \"import base64, os; print(base64.b64encode(os.urandom({length})).decode())\"") from None
+        raise ConfigError(
+            f'{name} must be base64; generate one with: python -c "import base64, os; print(base64.b64encode(os.urandom({length})).decode())"'
+        ) from None
     if len(key) != length:
         raise ConfigError(f"{name} must decode to {length} bytes; it decodes to {len(key)}.")
     return key

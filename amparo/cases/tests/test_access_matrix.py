@@ -305,7 +305,9 @@ def world(make_user: Callable[..., User], make_case: Callable[..., Any]) -> Buil
                 created_by=sender,
             )
         level, prov, dist = rel.scope
-        user = make_user(*roles, agency=rel.agency, scope_level=level, scope_province=prov, scope_district=dist)
+        user = make_user(
+            *roles, agency=rel.agency, scope_level=level, scope_province=prov, scope_district=dist
+        )
         return user, case
 
     return build
@@ -375,7 +377,9 @@ def test_case_loader_gives_404_to_outsiders_and_403_to_readers_without_the_right
         got = _load_outcome(user, case, permission)
         after = AuditEntry.objects.filter(action="cases:case:view").count()
         if got != expected:
-            wrong.append(f"get_case_for_user({role}, {permission.name}, {relation}) gave {got}, expected {expected}")
+            wrong.append(
+                f"get_case_for_user({role}, {permission.name}, {relation}) gave {got}, expected {expected}"
+            )
         if got == "ok" and after != before + 1:
             wrong.append(f"get_case_for_user({role}, {permission.name}, {relation}) did not audit the view")
     assert wrong == []
@@ -407,7 +411,12 @@ def test_referral_decisions_follow_the_matrix(
     case = make_case(agency=OWNER, district=CASE_DISTRICT)
     sender = make_user(Role.INTAKE_OFFICER, agency=OWNER)
     referral = Referral.objects.create(
-        case=case, from_agency=case.owning_agency, to_agency=_agency(PARTNER), status=status, reason="Synthetic.", created_by=sender
+        case=case,
+        from_agency=case.owning_agency,
+        to_agency=_agency(PARTNER),
+        status=status,
+        reason="Synthetic.",
+        created_by=sender,
     )
     user = make_user(role, agency=agency, scope_level=level, scope_province=prov, scope_district=dist)
     expected = REFERRAL_TABLE[(role,)][relation]
@@ -436,24 +445,48 @@ CASE_WORK = {P.READ, P.WRITE, P.TRANSITION}
 
 MULTI_ROLE_CASES: list[tuple[tuple[str, ...], str, set[StrEnum]]] = [
     # roles, relation, everything granted (case permissions on the case, role-level permissions)
-    ((Role.ANALYST, Role.INVESTIGATOR), "OWN", CASE_WORK | {P.READ_IDENTITY, P.REFER, P.CREATE, C.AGGREGATE_READ}),
+    (
+        (Role.ANALYST, Role.INVESTIGATOR),
+        "OWN",
+        CASE_WORK | {P.READ_IDENTITY, P.REFER, P.CREATE, C.AGGREGATE_READ},
+    ),
     ((Role.ANALYST, Role.INVESTIGATOR), "PEND", {P.CREATE, C.AGGREGATE_READ}),
-    ((Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR), "OWN", CASE_WORK | {P.READ_IDENTITY, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ}),
-    ((Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR), "ACC", CASE_WORK | {P.READ_IDENTITY, P.REASSIGN, P.CREATE, C.AGGREGATE_READ}),
-    ((Role.AGENCY_SUPERVISOR, Role.ANALYST), "OWN", CASE_WORK | {P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ}),
+    (
+        (Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR),
+        "OWN",
+        CASE_WORK | {P.READ_IDENTITY, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+    ),
+    (
+        (Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR),
+        "ACC",
+        CASE_WORK | {P.READ_IDENTITY, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+    ),
+    (
+        (Role.AGENCY_SUPERVISOR, Role.ANALYST),
+        "OWN",
+        CASE_WORK | {P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+    ),
     ((Role.PROSECUTOR, Role.COURT_OFFICER), "ACC", CASE_WORK | {P.READ_IDENTITY}),
     ((Role.PROSECUTOR, Role.COURT_OFFICER), "REVK", set()),
     ((Role.AUDITOR, Role.SYSADMIN), "OWN", {C.AUDIT_READ, C.USER_MANAGE, C.AGENCY_MANAGE, C.CONFIG_MANAGE}),
     ((Role.ANALYST, Role.NATIONAL_COORDINATOR), "OWN", {C.AGGREGATE_READ}),
     ((Role.SOCIAL_WORKER, Role.AUDITOR), "D_OUT", {P.CREATE, C.AUDIT_READ}),
-    ((Role.SOCIAL_WORKER, Role.AUDITOR), "D_IN", CASE_WORK | {P.READ_IDENTITY, P.REFER, P.CREATE, C.AUDIT_READ}),
+    (
+        (Role.SOCIAL_WORKER, Role.AUDITOR),
+        "D_IN",
+        CASE_WORK | {P.READ_IDENTITY, P.REFER, P.CREATE, C.AUDIT_READ},
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("roles", "relation", "granted"), MULTI_ROLE_CASES, ids=[f"{'+'.join(r)}-{rel}" for r, rel, _ in MULTI_ROLE_CASES]
+    ("roles", "relation", "granted"),
+    MULTI_ROLE_CASES,
+    ids=[f"{'+'.join(r)}-{rel}" for r, rel, _ in MULTI_ROLE_CASES],
 )
-def test_several_roles_grant_the_union(world: Builder, roles: tuple[str, ...], relation: str, granted: set[StrEnum]) -> None:
+def test_several_roles_grant_the_union(
+    world: Builder, roles: tuple[str, ...], relation: str, granted: set[StrEnum]
+) -> None:
     user, case = world(roles, relation)
     everything = [p for p in CasePermission if p != P.DECIDE_REFERRAL] + list(CorePermission)
     got = {p for p in everything if can(user, p, None if p in (P.CREATE, *CorePermission) else case)}
@@ -488,7 +521,11 @@ def test_anonymous_user_gets_nothing(make_case: Callable[..., Any], make_user: C
     case = make_case(agency=OWNER)
     sender = make_user(Role.INTAKE_OFFICER, agency=OWNER)
     referral = Referral.objects.create(
-        case=case, from_agency=case.owning_agency, to_agency=_agency(PARTNER), reason="Synthetic.", created_by=sender
+        case=case,
+        from_agency=case.owning_agency,
+        to_agency=_agency(PARTNER),
+        reason="Synthetic.",
+        created_by=sender,
     )
     anonymous = AnonymousUser()
     for permission in ALL_PERMISSIONS:
@@ -506,7 +543,9 @@ class _Bogus(StrEnum):
     DELETE = "cases:case:delete"
 
 
-def test_unknown_permission_is_an_error_not_a_refusal(make_case: Callable[..., Any], make_user: Callable[..., User]) -> None:
+def test_unknown_permission_is_an_error_not_a_refusal(
+    make_case: Callable[..., Any], make_user: Callable[..., User]
+) -> None:
     case = make_case(agency=OWNER)
     investigator = make_user(Role.INVESTIGATOR, agency=OWNER)
     with pytest.raises(UnknownPermission):
@@ -541,14 +580,26 @@ def _scoped_agency(code: str, level: str, province: str | None, district: str | 
     )
 
 
-SCOPE_CASES: list[tuple[str, tuple[str, str | None, str | None], tuple[str, str | None, str | None], set[str]]] = [
+SCOPE_CASES: list[
+    tuple[str, tuple[str, str | None, str | None], tuple[str, str | None, str | None], set[str]]
+] = [
     # agency scope, user's own scope, the effective scope, the cases seen (by district; "-" = no place,
     # "MZ07" = province known, district not)
     (("province", "MZ07", None), ("", None, None), ("province", "MZ07", None), {"MZ0702", "MZ0703", "MZ07"}),
     (("province", "MZ07", None), ("district", "MZ07", "MZ0702"), ("district", "MZ07", "MZ0702"), {"MZ0702"}),
     (("district", "MZ07", "MZ0702"), ("", None, None), ("district", "MZ07", "MZ0702"), {"MZ0702"}),
-    (("national", None, None), ("", None, None), ("national", None, None), {"MZ0702", "MZ0703", "MZ0601", "MZ07", "-"}),
-    (("national", None, None), ("province", "MZ07", None), ("province", "MZ07", None), {"MZ0702", "MZ0703", "MZ07"}),
+    (
+        ("national", None, None),
+        ("", None, None),
+        ("national", None, None),
+        {"MZ0702", "MZ0703", "MZ0601", "MZ07", "-"},
+    ),
+    (
+        ("national", None, None),
+        ("province", "MZ07", None),
+        ("province", "MZ07", None),
+        {"MZ0702", "MZ0703", "MZ07"},
+    ),
     (("national", None, None), ("district", "MZ07", "MZ0703"), ("district", "MZ07", "MZ0703"), {"MZ0703"}),
     (("national", None, None), ("province", "MZ06", None), ("province", "MZ06", None), {"MZ0601"}),
 ]
@@ -576,14 +627,18 @@ def test_user_scope_is_inherited_from_the_agency_or_overrides_it(
         "-": make_case(agency=agency, district=None),
     }
     level, prov, dist = user_scope
-    user = make_user(Role.SOCIAL_WORKER, agency=agency, scope_level=level, scope_province=prov, scope_district=dist)
+    user = make_user(
+        Role.SOCIAL_WORKER, agency=agency, scope_level=level, scope_province=prov, scope_district=dist
+    )
     assert user.effective_scope() == effective
     readable = {place for place, case in cases.items() if can(user, CasePermission.READ_IDENTITY, case)}
     assert readable == seen
     assert _visible_pks(user) == {cases[place].pk for place in seen}
 
 
-def test_seeded_provincial_court_inherits_its_province(make_user: Callable[..., User], make_case: Callable[..., Any]) -> None:
+def test_seeded_provincial_court_inherits_its_province(
+    make_user: Callable[..., User], make_case: Callable[..., Any]
+) -> None:
     in_maputo = make_case(agency="tribunal-menores-maputo", district="MZ0601")
     in_nampula = make_case(agency="tribunal-menores-maputo", district="MZ0702")
     officer = make_user(Role.COURT_OFFICER, agency="tribunal-menores-maputo")

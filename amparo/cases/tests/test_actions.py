@@ -76,7 +76,9 @@ def _create(actor: Any, **kwargs: Any) -> Case:
     ],
     ids=["form", "platform", "risk-flag", "form-case-sensitive", "channel", "priority"],
 )
-def test_create_case_refuses_unknown_codes_and_writes_nothing(make_user: MakeUser, bad: dict[str, Any]) -> None:
+def test_create_case_refuses_unknown_codes_and_writes_nothing(
+    make_user: MakeUser, bad: dict[str, Any]
+) -> None:
     operator = make_user(Role.HELPLINE_OPERATOR, agency=OWNER)
     mark = _mark()
     with pytest.raises(ValidationError):
@@ -107,7 +109,21 @@ def test_create_case_records_codes_once_and_audits_field_names(make_user: MakeUs
             "cases.case",
             str(case.pk),
             operator.username,
-            sorted(["channel", "owning_agency", "priority", "mode", "province", "district", "incident_date", "risk_flags", "forms", "platforms", "narrative"]),
+            sorted(
+                [
+                    "channel",
+                    "owning_agency",
+                    "priority",
+                    "mode",
+                    "province",
+                    "district",
+                    "incident_date",
+                    "risk_flags",
+                    "forms",
+                    "platforms",
+                    "narrative",
+                ]
+            ),
         )
     ]
 
@@ -136,7 +152,17 @@ def test_staff_cannot_create_a_case_for_another_agency(make_user: MakeUser) -> N
     assert Case.objects.count() == 0
 
 
-@pytest.mark.parametrize("role", [Role.PROSECUTOR, Role.COURT_OFFICER, Role.ANALYST, Role.AUDITOR, Role.SYSADMIN, Role.NATIONAL_COORDINATOR])
+@pytest.mark.parametrize(
+    "role",
+    [
+        Role.PROSECUTOR,
+        Role.COURT_OFFICER,
+        Role.ANALYST,
+        Role.AUDITOR,
+        Role.SYSADMIN,
+        Role.NATIONAL_COORDINATOR,
+    ],
+)
 def test_roles_without_the_create_right_cannot_create(make_user: MakeUser, role: str) -> None:
     with pytest.raises(PermissionDenied):
         _create(make_user(role, agency=OWNER))
@@ -150,7 +176,12 @@ def test_staff_acting_through_a_channel_keeps_their_own_rights(make_user: MakeUs
     mark = _mark()
     case = _create(audit.Actor(user=operator, channel="api"))
     entry = AuditEntry.objects.get(id__gt=mark)
-    assert (entry.action, entry.object_id, entry.actor_user_id, entry.actor_channel) == ("cases:case:create", str(case.pk), operator.pk, "api")
+    assert (entry.action, entry.object_id, entry.actor_user_id, entry.actor_channel) == (
+        "cases:case:create",
+        str(case.pk),
+        operator.pk,
+        "api",
+    )
     with pytest.raises(PermissionDenied):
         _create(audit.Actor(user=analyst, channel="api"))
     with pytest.raises(PermissionDenied):
@@ -366,7 +397,9 @@ def test_only_the_owning_agency_refers(people: dict[str, User], case: Case, who:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_supervisor_assigns_to_someone_who_can_work_on_the_case(people: dict[str, User], case: Case, make_user: MakeUser) -> None:
+def test_supervisor_assigns_to_someone_who_can_work_on_the_case(
+    people: dict[str, User], case: Case, make_user: MakeUser
+) -> None:
     supervisor, sender = people["owner_supervisor"], people["sender"]
     own_analyst = make_user(Role.ANALYST, agency=OWNER)
     mark = _mark()
@@ -378,7 +411,9 @@ def test_supervisor_assigns_to_someone_who_can_work_on_the_case(people: dict[str
     with pytest.raises(PermissionDenied):
         actions.assign_case(sender, case, sender)
     assert Case.objects.get(pk=case.pk).assigned_to_id == sender.pk
-    assert _entries_since(mark) == [("cases:case:assign", "cases.case", str(case.pk), supervisor.username, ["assigned_to"])]
+    assert _entries_since(mark) == [
+        ("cases:case:assign", "cases.case", str(case.pk), supervisor.username, ["assigned_to"])
+    ]
 
 
 def test_note_is_audited_and_a_blank_note_refused(people: dict[str, User], case: Case) -> None:
@@ -389,7 +424,9 @@ def test_note_is_audited_and_a_blank_note_refused(people: dict[str, User], case:
         actions.add_note(sender, case, "  ")
     with pytest.raises(PermissionDenied):
         actions.add_note(people["receiver"], case, "Not my case.")
-    assert _entries_since(mark) == [("cases:note:create", "cases.casenote", str(note.pk), sender.username, ["text"])]
+    assert _entries_since(mark) == [
+        ("cases:note:create", "cases.casenote", str(note.pk), sender.username, ["text"])
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +434,9 @@ def test_note_is_audited_and_a_blank_note_refused(people: dict[str, User], case:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("spelling", ["+258 84 123 4567", "00258841234567", "841234567", "(+258) 84-123-45-67"])
+@pytest.mark.parametrize(
+    "spelling", ["+258 84 123 4567", "00258841234567", "841234567", "(+258) 84-123-45-67"]
+)
 def test_same_phone_written_differently_is_found(make_case: MakeCase, spelling: str) -> None:
     case = make_case(victim_name="Ana Teste", victim_phone="+258 84 123 4567")
     make_case(victim_name="Outra Pessoa", victim_phone="+258 84 765 4321")
@@ -447,13 +486,17 @@ class InjectedFailure(Exception):
 
 def _db_state() -> dict[str, Any]:
     return {
-        "cases": sorted(Case.objects.values_list("id", "status", "outcome", "assigned_to_id", "priority"), key=str),
+        "cases": sorted(
+            Case.objects.values_list("id", "status", "outcome", "assigned_to_id", "priority"), key=str
+        ),
         "forms": CaseForm.objects.count(),
         "platforms": CasePlatform.objects.count(),
         "persons": Person.objects.count(),
         "notes": CaseNote.objects.count(),
         "transitions": Transition.objects.count(),
-        "referrals": sorted(Referral.objects.values_list("id", "status", "decided_by_id", "decided_at"), key=str),
+        "referrals": sorted(
+            Referral.objects.values_list("id", "status", "decided_by_id", "decided_at"), key=str
+        ),
         "audit": AuditEntry.objects.count(),
         "heads": sorted(AuditHead.objects.values_list("chain", "last_id", "last_hash", "count")),
     }
@@ -461,15 +504,28 @@ def _db_state() -> dict[str, Any]:
 
 def _scenarios(people: dict[str, User], case: Case) -> dict[str, Callable[[], object]]:
     pending = Referral.objects.create(
-        case=case, from_agency=case.owning_agency, to_agency=_agency(PARTNER), reason="Synthetic.", created_by=people["sender"]
+        case=case,
+        from_agency=case.owning_agency,
+        to_agency=_agency(PARTNER),
+        reason="Synthetic.",
+        created_by=people["sender"],
     )
     accepted = Referral.objects.create(
-        case=case, from_agency=case.owning_agency, to_agency=_agency(THIRD), status="accepted", reason="Synthetic.", created_by=people["sender"]
+        case=case,
+        from_agency=case.owning_agency,
+        to_agency=_agency(THIRD),
+        status="accepted",
+        reason="Synthetic.",
+        created_by=people["sender"],
     )
     sender = people["sender"]
     return {
-        "create_case": lambda: _create(sender, forms=["grooming"], platforms=["whatsapp"], narrative="Synthetic."),
-        "add_person": lambda: actions.add_person(sender, case, role="victim", name="Ana Teste", phone="841234567"),
+        "create_case": lambda: _create(
+            sender, forms=["grooming"], platforms=["whatsapp"], narrative="Synthetic."
+        ),
+        "add_person": lambda: actions.add_person(
+            sender, case, role="victim", name="Ana Teste", phone="841234567"
+        ),
         "transition_case": lambda: actions.transition_case(sender, case, "triaged", reason="Synthetic."),
         "add_note": lambda: actions.add_note(sender, case, "Synthetic note."),
         "assign_case": lambda: actions.assign_case(people["owner_supervisor"], case, sender),
@@ -479,7 +535,16 @@ def _scenarios(people: dict[str, User], case: Case) -> dict[str, Callable[[], ob
     }
 
 
-SCENARIOS = ["create_case", "add_person", "transition_case", "add_note", "assign_case", "refer_case", "decide_referral", "revoke_referral"]
+SCENARIOS = [
+    "create_case",
+    "add_person",
+    "transition_case",
+    "add_note",
+    "assign_case",
+    "refer_case",
+    "decide_referral",
+    "revoke_referral",
+]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -510,7 +575,9 @@ def test_every_action_is_covered_by_the_atomicity_test() -> None:
     public = {
         name
         for name in dir(actions)
-        if not name.startswith("_") and callable(getattr(actions, name)) and getattr(getattr(actions, name), "__module__", "") == actions.__name__
+        if not name.startswith("_")
+        and callable(getattr(actions, name))
+        and getattr(getattr(actions, name), "__module__", "") == actions.__name__
     }
     lookups = {"find_persons_by_phone", "find_persons_by_name"}
     assert public - lookups == set(SCENARIOS)

@@ -149,7 +149,11 @@ def test_allowed_transition_succeeds_and_is_recorded(
     assert [e.action for e in entries] == ["cases:case:transition"]
     entry = entries[0]
     assert (entry.object_type, entry.object_id) == ("cases.case", str(case.pk))
-    assert (entry.actor_user_id, entry.actor_username, entry.actor_agency) == (officer.pk, officer.username, AGENCY)
+    assert (entry.actor_user_id, entry.actor_username, entry.actor_agency) == (
+        officer.pk,
+        officer.username,
+        AGENCY,
+    )
     assert entry.fields == (["outcome", "status"] if outcome else ["status"])
     assert before <= entry.at <= after
     assert list(audit.verify()) == []
@@ -181,13 +185,17 @@ def test_unknown_status_is_refused(officer: User, case_at: Callable[[str], Case]
 
 @pytest.mark.parametrize("outcome", ["", "banana", "Convicted"])
 @pytest.mark.parametrize("current", CLOSABLE_FROM)
-def test_closing_needs_a_known_outcome(officer: User, case_at: Callable[[str], Case], current: str, outcome: str) -> None:
+def test_closing_needs_a_known_outcome(
+    officer: User, case_at: Callable[[str], Case], current: str, outcome: str
+) -> None:
     _refused(officer, case_at(current), CL, TransitionError, outcome=outcome)
 
 
 @pytest.mark.parametrize("outcome", Outcome.values)
 @pytest.mark.parametrize("current", CLOSABLE_FROM)
-def test_verdicts_only_close_a_case_in_court(officer: User, case_at: Callable[[str], Case], current: str, outcome: str) -> None:
+def test_verdicts_only_close_a_case_in_court(
+    officer: User, case_at: Callable[[str], Case], current: str, outcome: str
+) -> None:
     case = case_at(current)
     if outcome in VERDICTS and current != IC:
         _refused(officer, case, CL, TransitionError, outcome=outcome)
@@ -220,7 +228,9 @@ def test_reopening_clears_the_outcome(officer: User, case_at: Callable[[str], Ca
     actions.transition_case(officer, case, CL, reason=REASON, outcome="convicted")
     actions.transition_case(officer, case, TR, reason="New information arrived.")
     assert Case.objects.values_list("status", "outcome").get(pk=case.pk) == (TR, "")
-    assert list(Transition.objects.filter(case=case).order_by("at").values_list("from_status", "to_status", "outcome")) == [
+    assert list(
+        Transition.objects.filter(case=case).order_by("at").values_list("from_status", "to_status", "outcome")
+    ) == [
         (IC, CL, "convicted"),
         (CL, TR, ""),
     ]
@@ -233,7 +243,12 @@ def test_reopening_clears_the_outcome(officer: User, case_at: Callable[[str], Ca
 
 @pytest.mark.parametrize(
     ("roles", "agency"),
-    [((Role.ANALYST,), AGENCY), ((Role.AUDITOR,), AGENCY), ((Role.SYSADMIN,), AGENCY), ((Role.INVESTIGATOR,), "prm")],
+    [
+        ((Role.ANALYST,), AGENCY),
+        ((Role.AUDITOR,), AGENCY),
+        ((Role.SYSADMIN,), AGENCY),
+        ((Role.INVESTIGATOR,), "prm"),
+    ],
 )
 def test_users_without_the_transition_right_are_refused(
     make_user: Callable[..., User], case_at: Callable[[str], Case], roles: tuple[str, ...], agency: str
@@ -256,7 +271,11 @@ def test_system_may_back_date_a_transition(make_case: Callable[..., Any]) -> Non
     assert transition.actor_id is None
     entry = AuditEntry.objects.order_by("-id").first()
     assert entry is not None
-    assert (entry.action, entry.actor_user_id, entry.actor_channel) == ("cases:case:transition", None, "tests")
+    assert (entry.action, entry.actor_user_id, entry.actor_channel) == (
+        "cases:case:transition",
+        None,
+        "tests",
+    )
 
 
 @pytest.mark.parametrize(
@@ -281,7 +300,9 @@ def test_back_dating_cannot_reorder_the_history(make_case: Callable[..., Any], o
 # Random walks: the status always equals the end of a connected history.
 # ---------------------------------------------------------------------------------------------
 
-HOURS = st.one_of(st.none(), st.integers(min_value=-48, max_value=24 * 40))  # after receipt (system), or now (staff)
+HOURS = st.one_of(
+    st.none(), st.integers(min_value=-48, max_value=24 * 40)
+)  # after receipt (system), or now (staff)
 RANDOM_STEP = st.tuples(
     st.sampled_from([*Status.values, "archived"]),  # target
     st.sampled_from(["", *Outcome.values, "banana"]),  # outcome
@@ -302,7 +323,15 @@ def _draw_step(data: st.DataObject, status: str) -> tuple[str, str, str, int | N
     return target, outcome, REASON, data.draw(HOURS, label="hours")
 
 
-def _should_succeed(status: str, target: str, outcome: str, reason: str, at: dt.datetime | None, received: dt.datetime, last_at: dt.datetime | None) -> bool:
+def _should_succeed(
+    status: str,
+    target: str,
+    outcome: str,
+    reason: str,
+    at: dt.datetime | None,
+    received: dt.datetime,
+    last_at: dt.datetime | None,
+) -> bool:
     if target not in EXPECTED_ALLOWED.get(status, set()) or not reason.strip():
         return False
     if target == CL:
@@ -333,9 +362,13 @@ def _check_history(case: Case) -> None:
     assert audited == len(history)
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
-def test_random_walks_keep_status_and_history_in_step(make_case: Callable[..., Any], officer: User, data: st.DataObject) -> None:
+def test_random_walks_keep_status_and_history_in_step(
+    make_case: Callable[..., Any], officer: User, data: st.DataObject
+) -> None:
     received = timezone.now() - dt.timedelta(days=30)
     case = make_case(agency=AGENCY, received_at=received)
     status = R

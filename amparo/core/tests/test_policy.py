@@ -173,14 +173,24 @@ IN_SCOPE = [
 
 
 @pytest.mark.parametrize(("scope", "place", "inside"), IN_SCOPE)
-def test_in_scope(scope: tuple[str, str | None, str | None], place: tuple[str | None, str | None], inside: bool) -> None:
+def test_in_scope(
+    scope: tuple[str, str | None, str | None], place: tuple[str | None, str | None], inside: bool
+) -> None:
     assert in_scope(Scoped(scope), *place) is inside
 
 
 @pytest.mark.django_db
-def test_effective_scope_inherits_the_agency_scope_unless_the_user_has_one(make_user: Callable[..., User]) -> None:
+def test_effective_scope_inherits_the_agency_scope_unless_the_user_has_one(
+    make_user: Callable[..., User],
+) -> None:
     court = Agency.objects.get(code="tribunal-menores-maputo")
     assert make_user(Role.COURT_OFFICER, agency=court).effective_scope() == ("province", "MZ06", None)
-    own = make_user(Role.COURT_OFFICER, agency=court, scope_level="district", scope_province="MZ06", scope_district="MZ0601")
+    own = make_user(
+        Role.COURT_OFFICER,
+        agency=court,
+        scope_level="district",
+        scope_province="MZ06",
+        scope_district="MZ0601",
+    )
     assert own.effective_scope() == ("district", "MZ06", "MZ0601")
     assert make_user(Role.INVESTIGATOR, agency="sernic").effective_scope() == ("national", None, None)
