@@ -12,6 +12,23 @@ from amparo.core.actions import create_user
 from amparo.core.models import Agency, District, Province, User
 
 SYSTEM = audit.Actor.system("tests")
+
+# The append-only trigger also refuses TRUNCATE, which is how Django empties the database after a
+# transactional test (live-server and browser tests). The test database alone gets that one trigger
+# disabled; the UPDATE/DELETE triggers stay, and the trigger test switches TRUNCATE's back on inside
+# its own transaction.
+TRUNCATE_TRIGGER = "amparo_audit_no_truncate"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE core_auditentry DISABLE TRIGGER {TRUNCATE_TRIGGER}")
+
+
 _counter = itertools.count()
 
 
@@ -105,7 +122,9 @@ def browser():  # noqa: ANN201
 
     path = shutil.which("chromium") or CHROMIUM
     if not os.path.exists(path):
-        pytest.fail("chromium is not installed: run `make test` (it installs Debian's chromium) or `apt-get install chromium`.")
+        pytest.fail(
+            "chromium is not installed: run `make test` (it installs Debian's chromium) or `apt-get install chromium`."
+        )
     # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a
     # thread with a running loop unless told that this is deliberate (tests only).
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -113,3 +132,18 @@ def browser():  # noqa: ANN201
         instance = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture
+def live_db(transactional_db):  # noqa: ANN001, ANN201
+    """For tests that need a live server (browser tests): a transactional database, with the
+    reference data of the data migrations (provinces, districts, national agencies) put back
+    after the flush that ends every transactional test."""
+    import importlib
+
+    from django.apps import apps
+
+    if not Province.objects.exists():
+        importlib.import_module("amparo.core.migrations.0002_geography").load(apps, None)
+    if not Agency.objects.exists():
+        importlib.import_module("amparo.core.migrations.0003_national_agencies").seed(apps, None)
