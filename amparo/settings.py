@@ -170,7 +170,9 @@ SECURE_SSL_REDIRECT = env_bool("AMPARO_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("AMPARO_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin": nothing leaks to other sites, and browsers still send a real Origin header on our
+# own form posts (with "no-referrer" they send "Origin: null", which fails the CSRF check).
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if env_bool("AMPARO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
