@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import django.conf.locale
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
@@ -207,9 +208,21 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # Languages: Portuguese first; local languages fall back to Portuguese string by string,
 # because Django falls back to LANGUAGE_CODE's catalogue for any missing message.
 LANGUAGE_CODE = "pt"
+# Mozambican languages Django does not know yet (ISO 639-3 / 639-1 codes).
+EXTRA_LANG_INFO = {
+    "vmw": {"bidi": False, "code": "vmw", "name": "Makhuwa", "name_local": "Emakhuwa"},
+    "ts": {"bidi": False, "code": "ts", "name": "Tsonga", "name_local": "Xichangana"},
+    "seh": {"bidi": False, "code": "seh", "name": "Sena", "name_local": "Cisena"},
+    "ny": {"bidi": False, "code": "ny", "name": "Nyanja", "name_local": "Cinyanja"},
+}
+django.conf.locale.LANG_INFO.update(EXTRA_LANG_INFO)
 LANGUAGES = [
     ("pt", _("Portuguese")),
     ("en", _("English")),
+    ("vmw", _("Emakhuwa")),
+    ("ts", _("Xichangana")),
+    ("seh", _("Cisena")),
+    ("ny", _("Cinyanja")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True

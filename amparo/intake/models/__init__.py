@@ -1,0 +1,5 @@
+"""Intake models, split by area so that each stays small: channels and their conversations
+(`channels.py`), public reports, receipts and follow-up messages (`reports.py`)."""
+
+from amparo.intake.models.channels import *  # noqa: F403
+from amparo.intake.models.reports import *  # noqa: F403

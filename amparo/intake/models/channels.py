@@ -1,0 +1,3 @@
+"""Channels (web, SMS, USSD, helpline, desk), provider messages and USSD sessions."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""De-identified research extract requests: request, approval, download."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Computed indicator values (snapshots) and the DHIS2 mapping."""
+
+__all__: list[str] = []
