@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class CasePermission(StrEnum):
+    LIST = "cases:case:list"
     CREATE = "cases:case:create"
     READ = "cases:case:read"
     WRITE = "cases:case:write"

@@ -88,6 +88,7 @@ def can_reassign(user: Any, obj: Any) -> bool:
     return user.has_role(Role.AGENCY_SUPERVISOR) and can_read_case(user, obj)
 
 
+register(CasePermission.LIST, lambda user, obj: _has_case_role(user))
 register(CasePermission.CREATE, can_create_case)
 register(CasePermission.READ, can_read_case)
 register(CasePermission.WRITE, can_read_case)

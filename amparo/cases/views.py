@@ -27,7 +27,6 @@ from amparo.cases.taxonomy import RiskFlag
 from amparo.cases.workflow import ALLOWED, Status, TransitionError
 from amparo.core import audit
 from amparo.core.policy import can
-from amparo.core.roles import CASE_ROLES
 
 CASES_PER_PAGE = 50
 
@@ -48,7 +47,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "status": status,
         "statuses": Status.choices,
-        "works_on_cases": bool(user.roles & CASE_ROLES),
+        "works_on_cases": can(user, CasePermission.LIST),
     }
     return render(request, "cases/case_list.html", context)
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amparo.core import audit
 from amparo.core.audit import CoreAudit
@@ -17,12 +18,44 @@ from amparo.core.permissions import CorePermission
 from amparo.core.policy import can
 from amparo.core.roles import Role
 
+# Fields of a user that an administrator may change through update_user.
+USER_FIELDS = frozenset(
+    {
+        "email",
+        "first_name",
+        "last_name",
+        "agency",
+        "scope_level",
+        "scope_province",
+        "scope_district",
+        "is_active",
+        "is_demo",
+    }
+)
+AGENCY_FIELDS = (
+    "code",
+    "name",
+    "short_name",
+    "kind",
+    "scope_level",
+    "province",
+    "district",
+    "active",
+    "is_demo",
+)
+
+
+def _require(actor: Any, permission: CorePermission) -> None:
+    if isinstance(actor, audit.Actor):
+        if actor.user is None:
+            return  # a management command run by the system operator
+        actor = actor.user
+    if not can(actor, permission):
+        raise PermissionDenied
+
 
 def _require_user_manager(actor: Any) -> None:
-    if isinstance(actor, audit.Actor) and actor.user is None:
-        return  # a management command run by the system operator
-    if not can(actor, CorePermission.USER_MANAGE):
-        raise PermissionDenied
+    _require(actor, CorePermission.USER_MANAGE)
 
 
 def create_user(
@@ -88,3 +121,97 @@ def revoke_role(actor: Any, user: User, role: str) -> None:
         if deleted:
             audit.record(actor, CoreAudit.ROLE_REVOKE, user, [f"role:{role}"])
     user.__dict__.pop("roles", None)
+
+
+def update_user(actor: Any, user: User, *, password: str | None = None, **changes: Any) -> User:
+    """Change a user's details (and optionally set a new password); audits the names of the fields changed."""
+    _require_user_manager(actor)
+    unknown = set(changes) - USER_FIELDS
+    if unknown:
+        raise ValueError(f"update_user cannot change: {', '.join(sorted(unknown))}")
+    acting = actor.user if isinstance(actor, audit.Actor) else actor
+    if acting is not None and acting.pk == user.pk and changes.get("is_active") is False:
+        raise ValidationError(_("You cannot deactivate your own account."))
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        touched = [name for name, value in changes.items() if getattr(locked, name) != value]
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        if password:
+            locked.set_password(password)
+            touched.append("password")
+        locked.full_clean(exclude=["password"])
+        locked.save()
+        if touched:
+            audit.record(actor, CoreAudit.USER_UPDATE, locked, touched)
+    return locked
+
+
+def reset_two_factor(actor: Any, user: User) -> bool:
+    """Remove a user's TOTP devices: they enrol again at their next sign-in. True if anything was removed."""
+    _require_user_manager(actor)
+    with transaction.atomic():
+        deleted, _counts = TOTPDevice.objects.filter(user=user).delete()
+        if deleted:
+            audit.record(actor, CoreAudit.TOTP_RESET, user, ["totp_device"])
+    return bool(deleted)
+
+
+def start_totp_enrolment(user: User) -> Any:
+    """The user's unconfirmed TOTP device, created on first need and kept while they scan it.
+    Nothing is audited yet: the device does nothing until confirmed."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Amparo", confirmed=False)
+    return device
+
+
+def confirm_totp_enrolment(user: User, device: Any, token: str) -> bool:
+    """Confirm `device` with a first valid code and record TOTP_ENROL. Wrong codes count towards throttling."""
+    with transaction.atomic():
+        locked = (
+            TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user, confirmed=False).first()
+        )
+        if locked is None or not locked.verify_token(token):
+            return False
+        locked.confirmed = True
+        locked.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user, confirmed=False).exclude(pk=locked.pk).delete()
+        audit.record(user, CoreAudit.TOTP_ENROL, user, ["totp_device"])
+    device.refresh_from_db()
+    return True
+
+
+def create_agency(actor: Any, **fields: Any) -> Agency:
+    """Add an agency (or a clearly marked demo agency, is_demo=True)."""
+    _require(actor, CorePermission.AGENCY_MANAGE)
+    unknown = set(fields) - set(AGENCY_FIELDS)
+    if unknown:
+        raise ValueError(f"create_agency does not take: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        agency = Agency(**fields)
+        agency.full_clean()
+        agency.save(force_insert=True)
+        audit.record(actor, CoreAudit.AGENCY_CREATE, agency, sorted(fields))
+    return agency
+
+
+def update_agency(actor: Any, agency: Agency, **changes: Any) -> Agency:
+    """Change an agency; its code is a stable identifier and never changes."""
+    _require(actor, CorePermission.AGENCY_MANAGE)
+    if "code" in changes and changes["code"] != agency.code:
+        raise ValidationError(_("An agency's code never changes: other records refer to it."))
+    unknown = set(changes) - set(AGENCY_FIELDS)
+    if unknown:
+        raise ValueError(f"update_agency cannot change: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        locked = Agency.objects.select_for_update().get(pk=agency.pk)
+        touched = [name for name, value in changes.items() if getattr(locked, name) != value]
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        locked.save()
+        if touched:
+            audit.record(actor, CoreAudit.AGENCY_UPDATE, locked, touched)
+    return locked

@@ -15,15 +15,12 @@ from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy, ngettext
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from amparo.core import actions, audit
-from amparo.core.audit import CoreAudit
+from amparo.core import actions
 from amparo.core.forms import RoleGrantFormSet, UserAddForm, UserChangeForm
 from amparo.core.models import Agency, District, Province, RoleGrant, User
 from amparo.core.permissions import CorePermission
@@ -200,15 +197,10 @@ class UserAdmin(PolicyAdmin):
             obj.refresh_from_db()
             obj._state.adding = False
             return
-        # TODO: move to an amparo.core.actions.update_user(actor, user, **changes) once it exists.
-        fields = [name for name in form.changed_data if name not in _PASSWORD_FORM_FIELDS]
-        with transaction.atomic():
-            if data.get("password"):
-                obj.set_password(data["password"])
-                fields.append("password")
-            obj.save()
-            if fields:
-                audit.record(request.user, CoreAudit.USER_UPDATE, obj, fields)
+        changes = {name: data[name] for name in form.changed_data if name in actions.USER_FIELDS}
+        updated = actions.update_user(request.user, obj, password=data.get("password") or None, **changes)
+        obj.refresh_from_db()
+        obj.password = updated.password
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not RoleGrant:
@@ -231,13 +223,7 @@ class UserAdmin(PolicyAdmin):
         permissions=["change"],
     )
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = 0
-        with transaction.atomic():
-            for user in queryset:
-                deleted, _ = TOTPDevice.objects.filter(user=user).delete()
-                if deleted:
-                    audit.record(request.user, CoreAudit.USER_UPDATE, user, ["totp_device"])
-                    count += 1
+        count = sum(actions.reset_two_factor(request.user, user) for user in queryset)
         self.message_user(
             request,
             ngettext(
@@ -272,10 +258,17 @@ class AgencyAdmin(PolicyAdmin):
         return ("code",) if obj is not None else ()  # codes are stable identifiers
 
     def save_model(self, request: HttpRequest, obj: Agency, form: Any, change: bool) -> None:
-        # TODO: move to amparo.core.actions (create_agency/update_agency) once they exist.
-        with transaction.atomic():
-            obj.save()
-            audit.record(request.user, CoreAudit.AGENCY_UPDATE, obj, form.changed_data)
+        data = {name: form.cleaned_data[name] for name in actions.AGENCY_FIELDS if name in form.cleaned_data}
+        if change:
+            data.pop("code", None)
+            saved = actions.update_agency(
+                request.user, obj, **{k: v for k, v in data.items() if k in form.changed_data}
+            )
+        else:
+            saved = actions.create_agency(request.user, **data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
 
 
 @admin.register(Province, site=site)

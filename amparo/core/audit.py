@@ -36,8 +36,10 @@ class CoreAudit(StrEnum):
     USER_UPDATE = "core:user:update"
     ROLE_GRANT = "core:role:grant"
     ROLE_REVOKE = "core:role:revoke"
+    AGENCY_CREATE = "core:agency:create"
     AGENCY_UPDATE = "core:agency:update"
     TOTP_ENROL = "core:totp:enrol"
+    TOTP_RESET = "core:totp:reset"
     KEYS_ROTATE = "core:keys:rotate"
     AUDIT_READ = "core:audit:read"
 

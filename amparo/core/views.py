@@ -34,12 +34,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amparo.cases.permissions import CasePermission
 from amparo.core import audit
+from amparo.core.actions import confirm_totp_enrolment, start_totp_enrolment
 from amparo.core.audit import CoreAudit
 from amparo.core.forms import TOTPCodeForm
 from amparo.core.middleware import user_needs_second_factor
 from amparo.core.permissions import CorePermission
 from amparo.core.policy import can
-from amparo.core.roles import CASE_ROLES, Role
+from amparo.core.roles import Role
 
 # ---------------------------------------------------------------------------
 # Sign-in and sign-out
@@ -86,33 +87,7 @@ class LogoutView(auth_views.LogoutView):
 # ---------------------------------------------------------------------------
 # Two-factor sign-in (TOTP)
 #
-# Enrolment writes a device: these two small functions are shaped like actions (acting user
-# first, one transaction, audit inside) so that they can move to amparo.core.actions as is.
-
-
-def start_totp_enrolment(user: Any) -> TOTPDevice:
-    """The user's unconfirmed device, created on first need and kept while they scan it."""
-    with transaction.atomic():
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="Amparo", confirmed=False)
-    return device
-
-
-def confirm_totp_enrolment(user: Any, device: TOTPDevice, token: str) -> bool:
-    """Confirm `device` with a first valid code; record TOTP_ENROL. Wrong codes count towards throttling."""
-    with transaction.atomic():
-        locked = (
-            TOTPDevice.objects.select_for_update().filter(pk=device.pk, user=user, confirmed=False).first()
-        )
-        if locked is None or not locked.verify_token(token):
-            return False
-        locked.confirmed = True
-        locked.save(update_fields=["confirmed"])
-        TOTPDevice.objects.filter(user=user, confirmed=False).exclude(pk=locked.pk).delete()
-        audit.record(user, CoreAudit.TOTP_ENROL, user, ["totp_device"])
-    device.refresh_from_db()
-    return True
+# Enrolment writes go through amparo.core.actions (start/confirm_totp_enrolment).
 
 
 def _record_wrong_code(user: Any) -> None:
@@ -248,8 +223,7 @@ class Ability:
 
 def abilities_for(user: Any) -> list[Ability]:
     found: list[Ability] = []
-    # Listing cases is open to every case-working role (amparo.cases.policy.visible_cases).
-    if user.roles & CASE_ROLES:
+    if can(user, CasePermission.LIST):
         found.append(Ability(gettext_lazy("Open the case list"), reverse("cases:list")))
     if can(user, CasePermission.CREATE):
         found.append(Ability(gettext_lazy("Record a new case")))

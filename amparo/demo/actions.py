@@ -15,7 +15,7 @@ from django.db import transaction
 from amparo.cases import actions as case_actions
 from amparo.cases.models import Case
 from amparo.core import audit
-from amparo.core.actions import create_user
+from amparo.core.actions import create_agency, create_user
 from amparo.core.models import Agency, District, Province, User
 from amparo.demo.generate import (
     DEMO_AGENCIES,
@@ -27,7 +27,6 @@ from amparo.demo.generate import (
     ReferralSpec,
     TransitionSpec,
 )
-from amparo.demo.permissions import DemoAudit
 
 SYSTEM = audit.Actor.system(SYSTEM_ACTOR_NAME)
 BATCH_SIZE = 100
@@ -61,22 +60,15 @@ def ensure_demo_agencies(actor: Any) -> list[Agency]:
                 if not agency.is_demo:
                     raise DemoConflict(f"the agency code {spec.code!r} belongs to a real agency")
                 continue
-            agency = Agency(
+            agency = create_agency(
+                actor,
                 code=spec.code,
                 name=spec.name,
                 short_name=spec.short_name,
                 kind=spec.kind,
                 scope_level=spec.scope_level,
-                province_id=spec.province,
+                province=Province.objects.get(pk=spec.province) if spec.province else None,
                 is_demo=True,
-            )
-            agency.full_clean()
-            agency.save()
-            audit.record(
-                actor,
-                DemoAudit.AGENCY_CREATE,
-                agency,
-                ["code", "name", "kind", "scope_level", "province", "is_demo"],
             )
             created.append(agency)
     return created

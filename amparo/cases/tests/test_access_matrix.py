@@ -170,18 +170,18 @@ sysadmin              REASSIGN        .    .    .    .    .    .     .      .   
 # rather than open them (current design). Supervisors see their statistics (current design:
 # AGGREGATE_ROLES includes them).
 ROLE_MATRIX = """
-role                  CREATE USER_MANAGE AGENCY_MANAGE CONFIG_MANAGE AUDIT_READ AGGREGATE_READ
-helpline_operator       Y        .            .             .            .            .
-intake_officer          Y        .            .             .            .            .
-investigator            Y        .            .             .            .            .
-prosecutor              .        .            .             .            .            .
-social_worker           Y        .            .             .            .            .
-court_officer           .        .            .             .            .            .
-agency_supervisor       Y        .            .             .            .            Y
-national_coordinator    .        .            .             .            .            Y
-analyst                 .        .            .             .            .            Y
-auditor                 .        .            .             .            Y            .
-sysadmin                .        Y            Y             Y            .            .
+role                  LIST CREATE USER_MANAGE AGENCY_MANAGE CONFIG_MANAGE AUDIT_READ AGGREGATE_READ
+helpline_operator       Y    Y        .            .             .            .            .
+intake_officer          Y    Y        .            .             .            .            .
+investigator            Y    Y        .            .             .            .            .
+prosecutor              Y    .        .            .             .            .            .
+social_worker           Y    Y        .            .             .            .            .
+court_officer           Y    .        .            .             .            .            .
+agency_supervisor       Y    Y        .            .             .            .            Y
+national_coordinator    .    .        .            .             .            .            Y
+analyst                 .    .        .            .             .            .            Y
+auditor                 .    .        .            .             .            Y            .
+sysadmin                .    .        Y            Y             Y            .            .
 """
 
 # Deciding a referral of the case from OWNER (to PARTNER unless said otherwise).
@@ -240,6 +240,7 @@ CASE_PERMISSIONS = [
     CasePermission.REASSIGN,
 ]
 ROLE_PERMISSIONS: dict[str, StrEnum] = {
+    "LIST": CasePermission.LIST,
     "CREATE": CasePermission.CREATE,
     **{p.name: p for p in CorePermission},
 }
@@ -448,33 +449,33 @@ MULTI_ROLE_CASES: list[tuple[tuple[str, ...], str, set[StrEnum]]] = [
     (
         (Role.ANALYST, Role.INVESTIGATOR),
         "OWN",
-        CASE_WORK | {P.READ_IDENTITY, P.REFER, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REFER, P.CREATE, C.AGGREGATE_READ},
     ),
-    ((Role.ANALYST, Role.INVESTIGATOR), "PEND", {P.CREATE, C.AGGREGATE_READ}),
+    ((Role.ANALYST, Role.INVESTIGATOR), "PEND", {P.LIST, P.CREATE, C.AGGREGATE_READ}),
     (
         (Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR),
         "OWN",
-        CASE_WORK | {P.READ_IDENTITY, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
     ),
     (
         (Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR),
         "ACC",
-        CASE_WORK | {P.READ_IDENTITY, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
     ),
     (
         (Role.AGENCY_SUPERVISOR, Role.ANALYST),
         "OWN",
-        CASE_WORK | {P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | {P.LIST, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
     ),
-    ((Role.PROSECUTOR, Role.COURT_OFFICER), "ACC", CASE_WORK | {P.READ_IDENTITY}),
-    ((Role.PROSECUTOR, Role.COURT_OFFICER), "REVK", set()),
+    ((Role.PROSECUTOR, Role.COURT_OFFICER), "ACC", CASE_WORK | {P.LIST, P.READ_IDENTITY}),
+    ((Role.PROSECUTOR, Role.COURT_OFFICER), "REVK", {P.LIST}),
     ((Role.AUDITOR, Role.SYSADMIN), "OWN", {C.AUDIT_READ, C.USER_MANAGE, C.AGENCY_MANAGE, C.CONFIG_MANAGE}),
     ((Role.ANALYST, Role.NATIONAL_COORDINATOR), "OWN", {C.AGGREGATE_READ}),
-    ((Role.SOCIAL_WORKER, Role.AUDITOR), "D_OUT", {P.CREATE, C.AUDIT_READ}),
+    ((Role.SOCIAL_WORKER, Role.AUDITOR), "D_OUT", {P.LIST, P.CREATE, C.AUDIT_READ}),
     (
         (Role.SOCIAL_WORKER, Role.AUDITOR),
         "D_IN",
-        CASE_WORK | {P.READ_IDENTITY, P.REFER, P.CREATE, C.AUDIT_READ},
+        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REFER, P.CREATE, C.AUDIT_READ},
     ),
 ]
 
@@ -489,7 +490,7 @@ def test_several_roles_grant_the_union(
 ) -> None:
     user, case = world(roles, relation)
     everything = [p for p in CasePermission if p != P.DECIDE_REFERRAL] + list(CorePermission)
-    got = {p for p in everything if can(user, p, None if p in (P.CREATE, *CorePermission) else case)}
+    got = {p for p in everything if can(user, p, None if p in (P.LIST, P.CREATE, *CorePermission) else case)}
     assert got == granted
     assert _visible_pks(user) == ({case.pk} if P.READ in granted else set())
 

@@ -322,7 +322,7 @@ def test_resetting_two_factor_removes_the_devices_and_is_audited(admin_client, m
     )
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=other).exists()
-    entry = AuditEntry.objects.get(action=CoreAudit.USER_UPDATE, object_id=str(other.pk))
+    entry = AuditEntry.objects.get(action=CoreAudit.TOTP_RESET, object_id=str(other.pk))
     assert entry.fields == ["totp_device"]
 
 

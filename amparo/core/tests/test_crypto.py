@@ -345,7 +345,7 @@ def test_index_key_rotation_keeps_look_ups_working(victims):
     new_indexes = dict(Person.objects.values_list("pk", "phone_index"))
     assert set(new_indexes) == set(old_indexes)
     assert all(new_indexes[pk] != old_indexes[pk] for pk in old_indexes)
-    assert report.models == {"cases.person": 8}
+    assert report.models["cases.person"] == 8
     old_key.refresh_from_db()
     assert old_key.retired_at is not None
     assert not old_key.active
@@ -357,11 +357,8 @@ def test_index_key_rotation_keeps_look_ups_working(victims):
         assert actions.find_persons_by_phone("+" + normalise.phone(phone)).count() == 1
         assert [p.phone for p in actions.find_persons_by_name(name.upper(), None)] == [phone]
     entry = AuditEntry.objects.get(pk=report.audit_entry)
-    assert (entry.object_type, entry.object_id, entry.fields) == (
-        "core.datakey",
-        report.key,
-        ["cases.person"],
-    )
+    assert (entry.object_type, entry.object_id) == ("core.datakey", report.key)
+    assert "cases.person" in entry.fields
 
 
 def test_people_added_after_an_index_rotation_are_found(victims, make_case):
@@ -391,7 +388,8 @@ def test_candidate_indexes_find_every_row_while_an_index_rotation_is_under_way(v
 
 
 def test_blind_index_registry_is_declared_by_the_model():
-    assert dict(keys.indexed_models()) == {Person: Person.BLIND_INDEXES}
+    # Every app may declare indexes; the case core's Person is one of them.
+    assert dict(keys.indexed_models())[Person] == Person.BLIND_INDEXES
     person = Person(name="Ana  MÁRIA", phone="84 123 4567", birth_year=2011)
     assert {name: f(person) for name, f in Person.BLIND_INDEXES.items()} == {
         "name_index": "ana maria|2011",

@@ -95,7 +95,7 @@ def test_can_returns_a_real_boolean(make_user: Callable[..., User], rules: dict[
 # The registry.
 # ---------------------------------------------------------------------------------------------
 
-PERMISSION_SHAPE = re.compile(r"^[a-z]+:[a-z_]+:[a-z_]+$")
+PERMISSION_SHAPE = re.compile(r"^[a-z0-9]+:[a-z0-9_]+:[a-z0-9_]+$")
 
 
 @pytest.mark.parametrize("permission", [*CorePermission, *CasePermission], ids=str)

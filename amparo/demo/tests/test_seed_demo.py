@@ -267,7 +267,7 @@ def test_every_role_has_a_demo_user_in_a_fitting_agency(demo_mode):  # noqa: ANN
     assert not Agency.objects.filter(is_demo=True).exclude(pk=desk.pk).exists()
     nampula = User.objects.get(username="atendimento.nampula")
     assert nampula.effective_scope() == ("province", "MZ07", None)
-    assert AuditEntry.objects.filter(action="demo:agency:create", object_id=str(desk.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="core:agency:create", object_id=str(desk.pk)).count() == 1
     assert AuditEntry.objects.filter(action="core:user:create", actor_channel="seed_demo").count() == len(
         users
     )
