@@ -50,9 +50,7 @@ fmt: install
 
 # Re-extract the message catalogues and compile them (needs GNU gettext).
 messages: install
-	@DJANGO_SETTINGS_MODULE=amparo.test_settings $(BIN)/amparo makemessages -l pt -l en --no-obsolete --add-location file \
-	  --ignore 'bench/*' --ignore 'docs/*' --ignore 'var/*' -v0
-	@DJANGO_SETTINGS_MODULE=amparo.test_settings $(BIN)/amparo compilemessages -v0 --ignore '.venv'
+	@scripts/messages.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
