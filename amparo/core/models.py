@@ -194,7 +194,7 @@ class User(AbstractUser):
         if not valid:
             raise ValidationError(
                 _(
-                    "A scope names a province for a provincial scope and a province and district for a district scope, and nothing else."
+                    "A province scope needs a province and no district; a district scope needs a province and a district; a national scope needs neither. Correct the scope and save again."
                 )
             )
         if district is not None and self.scope_district.province_id != province:

@@ -26,7 +26,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 from django_otp import verify_token
@@ -171,7 +171,11 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         if wait:
             form.add_error(
                 "code",
-                _("Too many wrong codes. Wait %(seconds)s seconds, then enter the newest code.")
+                ngettext(
+                    "Too many wrong codes. Wait %(seconds)d second, then enter the newest code.",
+                    "Too many wrong codes. Wait %(seconds)d seconds, then enter the newest code.",
+                    wait,
+                )
                 % {"seconds": wait},
             )
         else:

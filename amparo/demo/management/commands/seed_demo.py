@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 from tqdm import tqdm
 
 from amparo.demo import actions, generate
@@ -132,7 +132,11 @@ class Command(BaseCommand):
             return
         if created:
             self.stdout.write(
-                _("Created %(cases)d synthetic demo cases (seed %(seed)d) in %(seconds).1f s.")
+                ngettext(
+                    "Created %(cases)d synthetic demo case (seed %(seed)d) in %(seconds).1f s.",
+                    "Created %(cases)d synthetic demo cases (seed %(seed)d) in %(seconds).1f s.",
+                    cases,
+                )
                 % {"cases": cases, "seed": seed, "seconds": seconds or 0.0}
             )
         else:
@@ -142,7 +146,7 @@ class Command(BaseCommand):
             pgettext("seed_demo logins", "Username"),
             pgettext("seed_demo logins", "Password"),
             pgettext("seed_demo logins", "Agency"),
-            pgettext("seed_demo logins", "Role"),
+            pgettext("seed_demo logins", "Roles"),
             pgettext("seed_demo logins", "Scope"),
         )
         rows = [
