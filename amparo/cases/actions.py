@@ -44,15 +44,12 @@ def _actor_user(actor: Any) -> Any:
     return actor.user if isinstance(actor, audit.Actor) else actor
 
 
-def _is_system(actor: Any) -> bool:
-    return isinstance(actor, audit.Actor) and actor.user is None
-
-
 def _when(actor: Any, at: dt.datetime | None) -> dt.datetime:
-    """Only the system (imports, demo data, synchronisation) may back-date a write; staff act now."""
+    """Only a process (an `audit.Actor`: imports, demo data, synchronisation — possibly acting for a
+    named user) may back-date a write; a staff user acting interactively acts now."""
     if at is None:
         return timezone.now()
-    if not _is_system(actor):
+    if not isinstance(actor, audit.Actor):
         raise PermissionDenied
     if at > timezone.now():
         raise ValidationError(_("A date in the future cannot be recorded."))

@@ -169,13 +169,21 @@ class _CaseWriter:
                     self.actor, case, step.to_status, reason=step.reason, outcome=step.outcome, at=step.at
                 )
             elif isinstance(step, ReferralSpec):
-                # Referrals record who made and who decided them, so they are made by the demo users.
+                # Referrals record who made and who decided them: the seeding process acts for the
+                # demo users, which lets it date each step in the past.
                 referral = case_actions.refer_case(
-                    self.users[step.by], case, self.agencies[step.to_agency], reason=step.reason
+                    audit.Actor(user=self.users[step.by], channel="seed_demo"),
+                    case,
+                    self.agencies[step.to_agency],
+                    reason=step.reason,
+                    at=step.at,
                 )
                 if step.decision != "pending":
                     case_actions.decide_referral(
-                        self.users[step.decided_by], referral, accept=step.decision == "accepted"
+                        audit.Actor(user=self.users[step.decided_by], channel="seed_demo"),
+                        referral,
+                        accept=step.decision == "accepted",
+                        at=step.decided_at,
                     )
             elif isinstance(step, AssignSpec):
                 case_actions.assign_case(self.actor, case, self.users[step.username])

@@ -306,14 +306,16 @@ class TransitionSpec:
 
 @dataclasses.dataclass(frozen=True)
 class ReferralSpec:
-    """A referral made by `by` (of the owning agency); `decision` is accepted, declined or pending.
-    Referrals happen "now": refer_case and decide_referral take no timestamp."""
+    """A referral made by `by` (of the owning agency) at `at`; `decision` is accepted, declined or
+    pending, taken by `decided_by` at `decided_at`."""
 
     to_agency: str
     reason: str
     by: str
     decision: str
     decided_by: str = ""
+    at: dt.datetime | None = None
+    decided_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -691,6 +693,12 @@ class _Walk:
     def refer(self, to_agency: str, by: str, accept: float = 0.9, pending: float = 0.05) -> str:
         r = self.rng.random()
         decision = "accepted" if r < accept else ("pending" if r < accept + pending else "declined")
+        at = (self.t + dt.timedelta(minutes=5 + 55 * self.rng.random())).replace(microsecond=0)
+        # The receiving agency answers within hours to a few days, never after the horizon.
+        answer = at + dt.timedelta(hours=1 + 71 * self.rng.random() ** 2)
+        decided_at = min(answer, self.horizon - dt.timedelta(minutes=1)).replace(microsecond=0)
+        if at >= self.horizon or decided_at < at:
+            decision, at, decided_at = "pending", min(at, self.horizon - dt.timedelta(minutes=2)), None
         self.steps.append(
             ReferralSpec(
                 to_agency,
@@ -698,6 +706,8 @@ class _Walk:
                 by,
                 decision,
                 DECIDER[to_agency] if decision != "pending" else "",
+                at,
+                decided_at if decision != "pending" else None,
             )
         )
         return decision

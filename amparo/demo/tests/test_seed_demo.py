@@ -291,7 +291,7 @@ def test_once_creates_nothing_the_second_time(demo_mode):  # noqa: ANN001
         AuditEntry.objects.count(),
         Referral.objects.count(),
     ) == counts
-    assert "nothing was created" in output
+    assert "nada foi criado" in output  # commands speak Portuguese, the default language
     assert "operador116" in output
     with pytest.raises(CommandError, match="already exists"):
         seed("--cases=15")
@@ -301,7 +301,7 @@ def test_once_creates_nothing_the_second_time(demo_mode):  # noqa: ANN001
 @pytest.mark.django_db
 def test_logins_are_printed(demo_mode):  # noqa: ANN001
     output = seed("--cases=5")
-    assert "Created 5 synthetic demo cases" in output
+    assert "Criados 5 casos sintéticos de demonstração" in output
     lines = output.splitlines()
     for spec in generate.DEMO_USERS:
         line = next(line for line in lines if line.startswith(spec.username + " "))
