@@ -293,7 +293,7 @@ def test_once_creates_nothing_the_second_time(demo_mode):  # noqa: ANN001
     ) == counts
     assert "nada foi criado" in output  # commands speak Portuguese, the default language
     assert "operador116" in output
-    with pytest.raises(CommandError, match="already exists"):
+    with pytest.raises(CommandError, match="já existem"):
         seed("--cases=15")
     assert Case.objects.count() == counts[0]
 
