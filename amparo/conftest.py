@@ -32,6 +32,17 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: ANN001, ANN201
 _counter = itertools.count()
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_keys():  # noqa: ANN202
+    """Process-wide key caches must not outlive a test: its database rows are rolled back (and on
+    SQLite their ids are reused by the next test)."""
+    from amparo.core import crypto
+
+    crypto.clear_cache()
+    yield
+    crypto.clear_cache()
+
+
 @pytest.fixture
 def make_user(db) -> Callable[..., User]:  # noqa: ANN001
     """make_user("investigator", agency="sernic", scope_level="province", scope_province="MZ07")."""

@@ -6,6 +6,7 @@ listed through amparo.cases.policy.visible_cases; writes go through amparo.cases
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -79,6 +80,17 @@ def _identity_fields_shown(
     return shown
 
 
+# Apps that depend on cases (intake, evidence, …) add links to the case page without cases
+# importing them: each registers a function (user, case) -> list of (label, url) in ready().
+CaseLinks = Callable[[Any, Case], list[tuple[str, str]]]
+_case_links: list[CaseLinks] = []
+
+
+def register_case_links(links: CaseLinks) -> None:
+    if links not in _case_links:
+        _case_links.append(links)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
@@ -112,6 +124,7 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "referrals": referrals,
         "show_identity": show_identity,
         "transition_form": transition_form,
+        "links": [link for links in _case_links for link in links(user, case)],
     }
     return render(request, "cases/case_detail.html", context)
 

@@ -2,13 +2,18 @@
 
 Stored form of an encrypted value: ``enc1$<data key id>$<base64(nonce + ciphertext)>``, with the
 model and field name as associated data, so that a value copied into another column fails to
-decrypt. Unwrapped data keys are cached per process.
+decrypt. Unwrapped data keys are cached per process, but only once the transaction that read or
+created them has committed: a key row rolled back (and its id reused, as SQLite does) must never
+linger in the cache. Which key is active for field encryption is cached for a few seconds (a stale
+answer only means a value is written under the previous key, still readable, moved by the next
+rotation); the index key is always read afresh, because an index under a retired key is lost.
 """
 
 from __future__ import annotations
 
 import base64
 import threading
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,6 +25,10 @@ PREFIX = "enc1$"
 
 _lock = threading.Lock()
 _cache: dict[int, bytes] = {}
+_active: dict[str, tuple[int, float]] = {}
+ACTIVE_KEY_TTL = 30.0
+# Purposes whose active key may be remembered for ACTIVE_KEY_TTL seconds (never the index key).
+_CACHEABLE_ACTIVE = {DataKey.Purpose.FIELD, DataKey.Purpose.RECEIPT}
 
 
 class IntegrityAlarm(Exception):
@@ -38,6 +47,26 @@ def current_master_id() -> str:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _active.clear()
+
+
+def _remember(key_pk: int, key: bytes) -> None:
+    def store() -> None:
+        with _lock:
+            _cache[key_pk] = key
+
+    transaction.on_commit(store)
+
+
+def _remember_active(purpose: str, key_pk: int) -> None:
+    if purpose not in _CACHEABLE_ACTIVE:
+        return
+
+    def store() -> None:
+        with _lock:
+            _active[purpose] = (key_pk, time.monotonic() + ACTIVE_KEY_TTL)
+
+    transaction.on_commit(store)
 
 
 def _unwrap(dk: DataKey) -> bytes:
@@ -62,8 +91,7 @@ def data_key(key_pk: int) -> bytes:
         except DataKey.DoesNotExist:
             raise IntegrityAlarm(f"data key {key_pk} does not exist") from None
         key = _unwrap(dk)
-        with _lock:
-            _cache[key_pk] = key
+        _remember(key_pk, key)
     return key
 
 
@@ -71,6 +99,8 @@ def create_data_key(purpose: str) -> DataKey:
     """Make a new active key for `purpose`; the previous one stops being used for new values (same
     transaction) but stays readable. `amparo.core.keys` sets `retired_at` once nothing uses it any more."""
     raw = envelope.new_key()
+    with _lock:
+        _active.pop(purpose, None)
     with transaction.atomic():
         DataKey.objects.filter(purpose=purpose, active=True).update(active=False)
         dk = DataKey.objects.create(
@@ -78,18 +108,22 @@ def create_data_key(purpose: str) -> DataKey:
             wrapped=envelope.wrap_key(settings.AMPARO_MASTER_KEY, raw),
             master_key_id=current_master_id(),
         )
-    with _lock:
-        _cache[dk.pk] = raw
+        _remember(dk.pk, raw)
     return dk
 
 
 def active_key(purpose: str) -> tuple[int, bytes]:
+    with _lock:
+        remembered = _active.get(purpose)
+    if remembered is not None and remembered[1] > time.monotonic():
+        return remembered[0], data_key(remembered[0])
     dk = DataKey.objects.filter(purpose=purpose, active=True).first()
     if dk is None:
         try:
             dk = create_data_key(purpose)
         except IntegrityError:  # another process created it first
             dk = DataKey.objects.get(purpose=purpose, active=True)
+    _remember_active(purpose, dk.pk)
     return dk.pk, data_key(dk.pk)
 
 

@@ -205,8 +205,21 @@ def _reencrypt_model(
 # --- Master key ------------------------------------------------------------------------------------
 
 
+# Other apps keep keys of their own wrapped by the master key (the evidence vault wraps one key per
+# file). They register a function that re-wraps them; rotate_master_key calls each after the data keys.
+MasterRewrap = Callable[[], int]
+_master_rewraps: dict[str, MasterRewrap] = {}
+
+
+def register_master_rewrap(label: str, rewrap: MasterRewrap) -> None:
+    """Register `rewrap()` (returns how many keys it re-wrapped) under a model label such as
+    'evidence.evidenceitem'. Called from the owning app's AppConfig.ready()."""
+    _master_rewraps[label] = rewrap
+
+
 def rotate_master_key() -> RotationReport:
-    """Re-wrap every data key under the current AMPARO_MASTER_KEY. All or nothing."""
+    """Re-wrap every data key under the current AMPARO_MASTER_KEY (all or nothing), then every key
+    other apps registered with `register_master_rewrap` (each resumable on its own)."""
     crypto.clear_cache()
     masters = crypto.master_keys()
     current = crypto.current_master_id()
@@ -246,6 +259,8 @@ def rotate_master_key() -> RotationReport:
         )
     report.audit_entry = entry.pk
     crypto.clear_cache()
+    for label, rewrap in _master_rewraps.items():
+        report.models[label] = rewrap()
     return report
 
 

@@ -221,6 +221,9 @@ class DataKey(models.Model):
     class Purpose(models.TextChoices):
         FIELD = "field", "field encryption"
         INDEX = "index", "blind index"
+        # The deployment-wide salt of receipt hashes: created once, never rotated (that would void
+        # every receipt), re-wrapped like every data key when the master key changes.
+        RECEIPT = "receipt", "receipt salt"
 
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
     wrapped = models.BinaryField()

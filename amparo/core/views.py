@@ -6,6 +6,7 @@ import math
 import re
 import xml.etree.ElementTree as ET  # noqa: S405  (we build SVG, we never parse untrusted XML)
 from base64 import b32encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -225,18 +226,26 @@ class Ability:
     url: str = ""
 
 
+# Other apps add their entries to the home page (core imports none of them): each registers a
+# function user -> list of Ability from its AppConfig.ready().
+_home_links: list[Callable[[Any], list[Ability]]] = []
+
+
+def register_home_links(links: Callable[[Any], list[Ability]]) -> None:
+    if links not in _home_links:
+        _home_links.append(links)
+
+
 def abilities_for(user: Any) -> list[Ability]:
     found: list[Ability] = []
     if can(user, CasePermission.LIST):
         found.append(Ability(gettext_lazy("Open the case list"), reverse("cases:list")))
-    if can(user, CasePermission.CREATE):
-        found.append(Ability(gettext_lazy("Record a new case")))
     if can(user, CorePermission.USER_MANAGE) or can(user, CorePermission.AGENCY_MANAGE):
         found.append(Ability(gettext_lazy("Manage users and agencies"), reverse("admin:index")))
     if can(user, CorePermission.AUDIT_READ):
         found.append(Ability(gettext_lazy("Read the audit log")))
-    if can(user, CorePermission.AGGREGATE_READ):
-        found.append(Ability(gettext_lazy("See national statistics")))
+    for links in _home_links:
+        found.extend(links(user))
     return found
 
 

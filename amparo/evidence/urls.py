@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from amparo.evidence import views
 
 app_name = "evidence"
-urlpatterns: list = []
+urlpatterns = [
+    path("cases/<str:reference>/", views.case_evidence, name="case"),
+    path("items/<uuid:item_id>/", views.item_detail, name="item"),
+    path("items/<uuid:item_id>/preview/", views.item_preview, name="preview"),
+    path("items/<uuid:item_id>/reveal/", views.item_reveal, name="reveal"),
+    path("items/<uuid:item_id>/custody/", views.item_custody, name="custody"),
+    path("items/<uuid:item_id>/custody.pdf", views.custody_report, name="custody_report"),
+]

@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
             name='DataKey',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('field', 'field encryption'), ('index', 'blind index')], max_length=8)),
+                ('purpose', models.CharField(choices=[('field', 'field encryption'), ('index', 'blind index'), ('receipt', 'receipt salt')], max_length=8)),
                 ('wrapped', models.BinaryField()),
                 ('master_key_id', models.CharField(max_length=16)),
                 ('active', models.BooleanField(default=True)),

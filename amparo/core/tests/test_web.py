@@ -475,11 +475,17 @@ def test_home_greets_the_user_and_shows_agency_and_translated_roles(client, make
             ["Read the audit log (coming soon)"],
             ["Open the case list", "Manage users and agencies"],
         ),
-        ("analyst", ["See national statistics (coming soon)"], ["Open the case list", "Read the audit log"]),
+        ("analyst", ['href="/observatory/"'], ["Open the case list", "Read the audit log"]),
         (
             "agency_supervisor",
-            ["Open the case list", "See national statistics (coming soon)"],
+            ["Open the case list", 'href="/observatory/"', 'href="/intake/triage/"'],
             ["Manage users and agencies"],
+        ),
+        ("helpline_operator", ['href="/intake/console/"', "Open the case list"], ['href="/intake/desk/"']),
+        (
+            "intake_officer",
+            ['href="/intake/desk/"'],
+            ['href="/intake/console/"', "Manage users and agencies"],
         ),
     ],
 )

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext, pgettext
 from tqdm import tqdm
 
 from amparo.demo import actions, generate
+from amparo.intake.demo import seed_demo_channels
 
 
 def _date(value: str) -> dt.date:
@@ -86,6 +87,7 @@ class Command(BaseCommand):
         try:
             actions.ensure_demo_agencies(actions.SYSTEM)
             users = actions.create_demo_users(actions.SYSTEM)
+            seed_demo_channels()  # one SMS and one USSD channel on the `log` provider
         except actions.DemoConflict as exc:
             raise CommandError(str(exc)) from None
         plan = generate.generate_cases(

@@ -1,0 +1,287 @@
+"""Forms of the public report (one form per step), the follow-up page, and the staff intake pages.
+
+The public steps carry what was already answered in one signed hidden field (`state`), never in the
+URL and never on the server until the last step is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms as dj
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from amparo.cases.taxonomy import Form, Platform
+from amparo.core.models import Agency, District, Province
+from amparo.intake import actions, receipts
+from amparo.intake.models import ActionTaken, CallerType, WhoAffected
+
+STATE_SALT = "amparo.intake.report.state"
+STATE_MAX_AGE = 4 * 60 * 60  # a child may take a while; after that the form starts again
+
+# The taxonomy in plain words a child understands, with an example each (codes stay the case's codes).
+PUBLIC_FORMS: list[tuple[str, Any]] = [
+    (Form.GROOMING, _("Someone online is too friendly, asks me to keep secrets, or wants to meet me.")),
+    (
+        Form.SEXTORTION,
+        _("Someone threatens to share pictures of me unless I send more, pay, or do what they say."),
+    ),
+    (Form.OFFER_FOR_IMAGES, _("Someone offered money, phone credit or gifts for pictures or to meet.")),
+    (
+        Form.NONCONSENSUAL_SHARING,
+        _("Private pictures of me or another child were shared without permission."),
+    ),
+    (Form.UNWANTED_EXPOSURE, _("Someone sent me sexual pictures or videos I did not want.")),
+    (Form.HARASSMENT, _("Someone sends sexual messages or comments that upset me.")),
+    (Form.CSAM_DISTRIBUTION, _("I found sexual pictures or videos of a child online.")),
+    (Form.LIVE_STREAMING, _("A child was abused on a live video call or stream.")),
+    (Form.TRAFFICKING, _("Someone online is trying to take a child away or sell a child.")),
+    (Form.OTHER, _("Something else that worried me.")),
+]
+
+WHEN_CHOICES = [
+    ("today", _("Today")),
+    ("week", _("This week")),
+    ("month", _("This month")),
+    ("year", _("This year")),
+    ("older", _("More than a year ago")),
+    ("unknown", _("I do not know")),
+]
+
+PUBLIC_WHO = [
+    (WhoAffected.ME, _("It is happening to me")),
+    (WhoAffected.CHILD_I_KNOW, _("It is happening to a child I know")),
+    (WhoAffected.CONTENT_FOUND, _("I found something online")),
+]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+def dump_state(state: dict[str, Any]) -> str:
+    return signing.dumps(state, salt=STATE_SALT, compress=True)
+
+
+def load_state(token: str) -> dict[str, Any] | None:
+    """The answers carried so far, or None if the field was altered or is too old."""
+    if not token:
+        return {}
+    try:
+        state = signing.loads(token, salt=STATE_SALT, max_age=STATE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _districts_grouped() -> list[tuple[str, list[tuple[str, str]]]]:
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for code, name, province in District.objects.values_list("code", "name", "province__name").order_by(
+        "province_id", "name"
+    ):
+        grouped.setdefault(province, []).append((code, name))
+    return [("", [("", _("I do not know"))]), *grouped.items()]
+
+
+class WhoStep(dj.Form):
+    who_affected = dj.ChoiceField(label=_("Who is this about?"), choices=PUBLIC_WHO, widget=dj.RadioSelect)
+    immediate_danger = dj.ChoiceField(
+        label=_("Is a child in danger right now?"), choices=YES_NO, widget=dj.RadioSelect
+    )
+
+
+class WhatStep(dj.Form):
+    forms = dj.MultipleChoiceField(
+        label=_("What happened? Choose all that fit."),
+        choices=PUBLIC_FORMS,
+        widget=dj.CheckboxSelectMultiple,
+    )
+    platforms = dj.MultipleChoiceField(
+        label=_("Where did it happen?"),
+        choices=Platform.choices,
+        widget=dj.CheckboxSelectMultiple,
+        required=False,
+    )
+    link_or_account = dj.CharField(
+        label=_("Link or account name, if you know it"),
+        help_text=_("For example the profile link or the @name. Send the link, not the pictures."),
+        max_length=actions.MAX_LINK_CHARS,
+        required=False,
+    )
+    incident_when = dj.ChoiceField(label=_("When did it happen?"), choices=WHEN_CHOICES, initial="unknown")
+
+
+class WhereStep(dj.Form):
+    province = dj.ModelChoiceField(
+        label=_("Province"), queryset=Province.objects.all(), required=False, empty_label=_("I do not know")
+    )
+    district = dj.ChoiceField(label=_("District"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["district"].choices = _districts_grouped()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        code = data.get("district") or ""
+        district = District.objects.filter(pk=code).first() if code else None
+        province = data.get("province")
+        if district is not None and province is not None and district.province_id != province.pk:
+            raise ValidationError(_("That district is not in the province you chose. Check one of them."))
+        data["district_obj"] = district
+        return data
+
+
+class SendStep(dj.Form):
+    narrative = dj.CharField(
+        label=_("Tell us more, in your own words (you can leave this empty)"),
+        widget=dj.Textarea(attrs={"rows": 5}),
+        max_length=actions.MAX_NARRATIVE_CHARS,
+        required=False,
+    )
+    contact = dj.ChoiceField(
+        label=_("Do you want us to call you back?"),
+        choices=[
+            ("anonymous", _("No, I want to stay anonymous. I will check with my receipt.")),
+            ("callback", _("Yes, you can call me on this number.")),
+        ],
+        widget=dj.RadioSelect,
+        initial="anonymous",
+    )
+    callback_phone = dj.CharField(label=_("Phone number"), max_length=40, required=False)
+    attachment = dj.FileField(
+        label=_("A screenshot of threats, chats or a profile (optional)"),
+        help_text=_("Pictures only, at most 2 MB. Never send sexual pictures of a child."),
+        required=False,
+    )
+    consent = dj.BooleanField(
+        label=_(
+            "I understand: people who protect children will read this. They will only share it to help keep children safe."
+        ),
+    )
+    # Honeypot: hidden from people by CSS and labelled for screen readers; bots fill it in.
+    website = dj.CharField(label=_("Leave this field empty"), required=False)
+
+    def clean_callback_phone(self) -> str:
+        phone = self.cleaned_data.get("callback_phone", "").strip()
+        digits = [c for c in phone if c.isdigit()]
+        if phone and (len(digits) < 8 or any(c not in "0123456789 +-()." for c in phone)):
+            raise ValidationError(_("Write the phone number with digits only, for example 84 123 4567."))
+        return phone
+
+    def clean_attachment(self) -> Any:
+        upload = self.cleaned_data.get("attachment")
+        if upload:
+            if upload.size > actions.MAX_ATTACHMENT_BYTES:
+                raise ValidationError(_("The file is too large: at most 2 MB."))
+            data = upload.read()
+            actions.validate_attachment(data)
+            return data
+        return None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("contact") == "callback" and not data.get("callback_phone"):
+            self.add_error("callback_phone", _("Write the number we can call, or choose to stay anonymous."))
+        return data
+
+
+class ReceiptForm(dj.Form):
+    receipt = dj.CharField(
+        label=_("Your receipt (16 digits)"),
+        max_length=64,
+        widget=dj.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def clean_receipt(self) -> str:
+        digits = receipts.normalise(self.cleaned_data["receipt"])
+        if digits is None:
+            raise ValidationError(_("A receipt has 16 digits. Check what you wrote and try again."))
+        return digits
+
+
+class ReplyForm(ReceiptForm):
+    receipt = dj.CharField(widget=dj.HiddenInput, max_length=64)
+    text = dj.CharField(
+        label=_("Add information or answer the case worker"),
+        widget=dj.Textarea(attrs={"rows": 4}),
+        max_length=actions.MAX_MESSAGE_CHARS,
+        required=False,
+    )
+    attachment = SendStep.base_fields["attachment"]
+    website = dj.CharField(label=_("Leave this field empty"), required=False)
+
+    clean_attachment = SendStep.clean_attachment
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not (data.get("text") or "").strip() and not data.get("attachment") and not self.errors:
+            raise ValidationError(_("Write a message or choose a picture to send."))
+        return data
+
+
+class ContactForm(dj.Form):
+    """The helpline console and the desk: one keyboard-friendly form, immediate risk first."""
+
+    immediate_danger = dj.ChoiceField(
+        label=_("Is a child in immediate danger?"), choices=YES_NO, widget=dj.RadioSelect
+    )
+    caller_type = dj.ChoiceField(
+        label=_("Who is calling?"), choices=CallerType.choices, widget=dj.RadioSelect
+    )
+    who_affected = dj.ChoiceField(
+        label=_("Who is affected?"), choices=WhoAffected.choices, initial=WhoAffected.UNKNOWN
+    )
+    forms = dj.MultipleChoiceField(
+        label=_("Classification"), choices=Form.choices, widget=dj.CheckboxSelectMultiple
+    )
+    platforms = dj.MultipleChoiceField(
+        label=_("Platforms"), choices=Platform.choices, widget=dj.CheckboxSelectMultiple, required=False
+    )
+    province = dj.ModelChoiceField(label=_("Province"), queryset=Province.objects.all(), required=False)
+    district = dj.ModelChoiceField(label=_("District"), queryset=District.objects.all(), required=False)
+    narrative = dj.CharField(
+        label=_("Summary of the call"),
+        widget=dj.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=actions.MAX_NARRATIVE_CHARS,
+    )
+    link_or_account = dj.CharField(
+        label=_("Link or account"), required=False, max_length=actions.MAX_LINK_CHARS
+    )
+    callback_phone = dj.CharField(
+        label=_("Call-back number (only with the caller's consent)"), required=False, max_length=40
+    )
+    callback_consented = dj.BooleanField(label=_("The caller agrees to be called back"), required=False)
+    action_taken = dj.ChoiceField(label=_("Action taken"), choices=ActionTaken.choices)
+    suggested_agency = dj.ModelChoiceField(
+        label=_("Suggested referral"), queryset=Agency.objects.filter(active=True), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        district, province = data.get("district"), data.get("province")
+        if district is not None and province is not None and district.province_id != province.pk:
+            raise ValidationError(_("The district is not in the chosen province."))
+        return data
+
+
+class NotOcseaForm(dj.Form):
+    reason = dj.CharField(label=_("Reason"), max_length=500)
+
+
+class ReferForm(dj.Form):
+    to_agency = dj.ModelChoiceField(label=_("Refer to"), queryset=Agency.objects.filter(active=True))
+    reason = dj.CharField(label=_("Reason"), max_length=500)
+
+
+class MergeForm(dj.Form):
+    existing = dj.CharField(label=_("Reference of the existing case"), max_length=16)
+
+
+class StaffMessageForm(dj.Form):
+    text = dj.CharField(
+        label=_("Message to the reporter"),
+        help_text=_("The reporter reads this only when they check with their receipt. Do not name anyone."),
+        widget=dj.Textarea(attrs={"rows": 3}),
+        max_length=actions.MAX_MESSAGE_CHARS,
+    )

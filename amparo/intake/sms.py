@@ -1,0 +1,513 @@
+"""The SMS conversation: a short guided report, a receipt, and status checks by receipt.
+
+One conversation per phone (by blind index) and channel walks through: what happened -> who is
+affected -> province -> a few words (optional) -> call-back yes/no -> receipt. At any point the reporter
+can send a keyword:
+
+- a language (`EN`, `ENGLISH`, `PT`, `PORTUGUES`, `EMAKHUWA`, `XICHANGANA`, `CISENA`, `CINYANJA`, ...):
+  the conversation switches and the current question is asked again in that language (the Mozambican
+  languages fall back to Portuguese string by string until their catalogues exist);
+- `ESTADO <receipt>` / `STATUS <receipt>`: the status in plain words and pending case-worker messages;
+- `NOVO` / `NEW` to start again, `PARAR` / `STOP` to end, `AJUDA` / `HELP` for the emergency numbers.
+
+`receive(channel, message)` stores the inbound message, advances the conversation, creates the report
+when it is complete and queues the reply, all in one transaction: the webhook acknowledges only after it
+commits, and the reply is sent afterwards by `tasks.send_sms`. A message id already stored for the
+channel changes nothing and queues nothing. A message dated before the newest one already handled
+(out-of-order delivery) is stored and added to the details being collected, but does not answer a
+question nor get a reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
+
+from amparo.cases.taxonomy import Form
+from amparo.core import audit, crypto
+from amparo.core.models import Agency, Province
+from amparo.intake import gsm, ratelimit, receipts, tasks
+from amparo.intake.models import (
+    Channel,
+    ChannelAudit,
+    InboundMessage,
+    OutboundMessage,
+    SmsConversation,
+    WhoAffected,
+)
+from amparo.lib import normalise
+
+MAX_REPLY_PARTS = 3
+MAX_DETAILS_CHARS = 2000
+DEFAULT_AGENCY = "linha-fala-crianca"
+RECEIPT_CHECKS_PER_HOUR = 5
+
+# What happened, in plain short words, and the taxonomy code each answer records (shared with USSD).
+WHAT_CHOICES: list[tuple[str, object]] = [
+    (Form.GROOMING, gettext_lazy("Asked for sexual photos or to meet")),
+    (Form.SEXTORTION, gettext_lazy("Threat to share sexual photos")),
+    (Form.NONCONSENSUAL_SHARING, gettext_lazy("Sexual photos shared without consent")),
+    (Form.CSAM_DISTRIBUTION, gettext_lazy("Sexual images of a child seen online")),
+    (Form.OFFER_FOR_IMAGES, gettext_lazy("Money or gifts offered for photos")),
+    (Form.HARASSMENT, gettext_lazy("Sexual messages or harassment")),
+    (Form.LIVE_STREAMING, gettext_lazy("Abuse shown on live video")),
+    (Form.OTHER, gettext_lazy("Something else")),
+]
+WHO_CHOICES: list[tuple[str, object]] = [
+    (WhoAffected.ME, gettext_lazy("Me")),
+    (WhoAffected.CHILD_I_KNOW, gettext_lazy("A child I know")),
+    (WhoAffected.CONTENT_FOUND, gettext_lazy("Content I found online")),
+]
+
+# Keywords are compared after folding accents and upper-casing.
+LANGUAGE_KEYWORDS = {
+    "PT": "pt",
+    "PORTUGUES": "pt",
+    "PORTUGUESE": "pt",
+    "EN": "en",
+    "ENG": "en",
+    "ENGLISH": "en",
+    "INGLES": "en",
+    "EMAKHUWA": "vmw",
+    "MAKHUWA": "vmw",
+    "MACUA": "vmw",
+    "XICHANGANA": "ts",
+    "CHANGANA": "ts",
+    "CISENA": "seh",
+    "SENA": "seh",
+    "CINYANJA": "ny",
+    "NYANJA": "ny",
+}
+STATUS_KEYWORDS = {"ESTADO", "STATUS", "SITUACAO"}
+NEW_KEYWORDS = {"NOVO", "NOVA", "NEW", "INICIO", "START", "DENUNCIA", "DENUNCIAR", "REPORT"}
+STOP_KEYWORDS = {"PARAR", "STOP", "SAIR", "FIM", "END"}
+HELP_KEYWORDS = {"AJUDA", "HELP", "SOCORRO"}
+
+_CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+_WORDS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An inbound SMS as the provider delivered it, already validated by the webhook."""
+
+    provider_message_id: str
+    phone: str
+    text: str
+    sent_at: dt.datetime | None = None
+    link_id: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    duplicate: bool
+    reply: str | None = None
+    report_created: bool = False
+
+
+def keyword_form(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WORDS.sub(" ", stripped.upper()).strip()
+
+
+def choice(text: str, count: int) -> int | None:
+    """The 1-based option chosen, or None if `text` is not one of `count` options."""
+    match = _CHOICE.match(text or "")
+    if not match:
+        return None
+    number = int(match.group(1))
+    return number if 1 <= number <= count else None
+
+
+def numbered(options: list[str]) -> str:
+    return "\n".join(f"{i} {label}" for i, label in enumerate(options, start=1))
+
+
+def provinces() -> list[Province]:
+    return list(Province.objects.order_by("name"))
+
+
+# ---------------------------------------------------------------------------
+# Reply texts (call inside translation.override)
+
+
+def status_keyword() -> str:
+    return pgettext("SMS keyword to check a report", "STATUS")
+
+
+def prompt_for(state: str) -> str:
+    """The question asked in `state`, in the active language."""
+    if state in (SmsConversation.State.IDLE, SmsConversation.State.WHAT):
+        return _(
+            "Amparo, confidential. In danger now? Call 112 or 116 (free). What happened? Reply with a number:\n%(options)s"
+        ) % {"options": numbered([str(label) for _code, label in WHAT_CHOICES])}
+    if state == SmsConversation.State.WHO:
+        return _("Who is affected? Reply with a number:\n%(options)s") % {
+            "options": numbered([str(label) for _code, label in WHO_CHOICES])
+        }
+    if state == SmsConversation.State.PROVINCE:
+        names = [p.name for p in provinces()] + [_("I do not know")]
+        return _("In which province? Reply with a number:\n%(options)s") % {"options": numbered(names)}
+    if state == SmsConversation.State.DETAILS:
+        return _(
+            "In a few words, what happened? Add the app and the account name or link if you know them. Do not send photos. Send 0 to skip."
+        )
+    if state == SmsConversation.State.CALLBACK:
+        return _("May a counsellor call you back on this number? Reply 1 for yes or 2 for no.")
+    raise ValueError(f"no prompt for state {state!r}")
+
+
+def invalid_reply(state: str) -> str:
+    return _("Sorry, that is not one of the choices.") + " " + prompt_for(state)
+
+
+def gave_up_reply() -> str:
+    return _(
+        "Sorry, we could not understand your answers. Send %(new)s to start again. In danger now? Call 112 or 116."
+    ) % {"new": pgettext("SMS keyword to start a report", "NEW")}
+
+
+def done_reply(receipt: str) -> str:
+    return _(
+        "Thank you, we have received your report. Your receipt is %(receipt)s. Keep it safe and private: send %(keyword)s %(receipt)s to follow your report. In danger now? Call 112 or 116."
+    ) % {"receipt": receipts.display(receipt), "keyword": status_keyword()}
+
+
+def idle_reply() -> str:
+    return _(
+        "Send %(new)s to make a report, or %(keyword)s and your receipt to follow one. In danger now? Call 112 or 116."
+    ) % {"new": pgettext("SMS keyword to start a report", "NEW"), "keyword": status_keyword()}
+
+
+def stop_reply() -> str:
+    return _(
+        "The conversation has ended and nothing you sent is kept as a report. Send %(new)s to start again."
+    ) % {"new": pgettext("SMS keyword to start a report", "NEW")}
+
+
+def help_reply() -> str:
+    return _("Help now: police 112, Linha Fala Crianca child helpline 116 (free, 24 hours).")
+
+
+def status_unknown_reply() -> str:
+    return _("We found no report with that receipt. Check the 16 digits and try again.")
+
+
+def status_limited_reply() -> str:
+    return _("Too many receipt checks from this number. Please try again in an hour.")
+
+
+def status_reply(status_text: str, messages: list[str]) -> str:
+    text = status_text
+    for message in messages:
+        text += "\n" + _("Message from your case worker: %(message)s") % {"message": message}
+    return text
+
+
+def sms_text(text: str) -> str:
+    """A reply as it is sent: folded into GSM-7 and cut to three parts."""
+    return gsm.fit(gsm.fold(text), MAX_REPLY_PARTS)
+
+
+# ---------------------------------------------------------------------------
+# The conversation
+
+
+def routing_agency(channel: Channel) -> Agency:
+    if channel.routing_agency_id and channel.routing_agency.active:
+        return channel.routing_agency
+    return Agency.objects.get(code=DEFAULT_AGENCY)
+
+
+def _offered(channel: Channel, language: str) -> bool:
+    return not channel.languages or language in channel.languages
+
+
+class _Conversation:
+    """One step of a conversation, inside the transaction of `receive`."""
+
+    def __init__(self, channel: Channel, conv: SmsConversation, incoming: Incoming, phone_norm: str) -> None:
+        self.channel = channel
+        self.conv = conv
+        self.incoming = incoming
+        self.phone_norm = phone_norm
+        self.actor = audit.Actor(channel=f"sms:{channel.pk}")
+        self.report_created = False
+
+    def reset(self) -> None:
+        self.conv.state = SmsConversation.State.IDLE
+        self.conv.answers = {}
+        self.conv.narrative = ""
+
+    def step(self, text: str) -> str:
+        words = keyword_form(text).split(" ")
+        head = words[0] if words else ""
+        if len(words) == 1 and head in LANGUAGE_KEYWORDS and _offered(self.channel, LANGUAGE_KEYWORDS[head]):
+            self.conv.language = LANGUAGE_KEYWORDS[head]
+            translation.activate(self.conv.language)
+            if self.conv.state == SmsConversation.State.IDLE:
+                self.conv.state = SmsConversation.State.WHAT
+            return prompt_for(self.conv.state)
+        if head in STATUS_KEYWORDS and len(words) > 1:
+            return self.check_status(" ".join(words[1:]))
+        if len(words) == 1 and head in STOP_KEYWORDS:
+            self.reset()
+            return stop_reply()
+        if len(words) == 1 and head in HELP_KEYWORDS:
+            return help_reply()
+        if len(words) == 1 and head in NEW_KEYWORDS:
+            self.reset()
+            self.conv.state = SmsConversation.State.WHAT
+            return prompt_for(self.conv.state)
+        return self.answer(text)
+
+    def check_status(self, receipt_text: str) -> str:
+        if not ratelimit.check_and_consume(
+            "sms:receipt",
+            f"{self.channel.pk}:{self.phone_norm}",
+            rate=RECEIPT_CHECKS_PER_HOUR,
+            per_seconds=3600,
+        ):
+            return status_limited_reply()
+        from amparo.intake import actions  # the reports engineer's module imports ours indirectly
+
+        view = actions.reporter_status(receipt_text, actor=self.actor)
+        if view is None:
+            return status_unknown_reply()
+        return status_reply(view.status_text, [text for text, _at in view.messages])
+
+    def invalid(self) -> str:
+        answers = dict(self.conv.answers)
+        answers["invalid"] = answers.get("invalid", 0) + 1
+        if answers["invalid"] >= 2:
+            self.reset()
+            return gave_up_reply()
+        self.conv.answers = answers
+        return invalid_reply(self.conv.state)
+
+    def advance(self, key: str, value: object, next_state: str) -> str:
+        answers = dict(self.conv.answers)
+        answers[key] = value
+        answers["invalid"] = 0
+        self.conv.answers = answers
+        self.conv.state = next_state
+        return prompt_for(next_state)
+
+    def answer(self, text: str) -> str:
+        state = self.conv.state
+        states = SmsConversation.State
+        if state == states.IDLE:
+            if len(text.strip()) >= 15:  # a first message that already says something is kept as details
+                self.conv.narrative = text.strip()[:MAX_DETAILS_CHARS]
+            self.conv.state = states.WHAT
+            return prompt_for(states.WHAT)
+        if state == states.WHAT:
+            n = choice(text, len(WHAT_CHOICES))
+            return (
+                self.invalid() if n is None else self.advance("form", str(WHAT_CHOICES[n - 1][0]), states.WHO)
+            )
+        if state == states.WHO:
+            n = choice(text, len(WHO_CHOICES))
+            return (
+                self.invalid()
+                if n is None
+                else self.advance("who", str(WHO_CHOICES[n - 1][0]), states.PROVINCE)
+            )
+        if state == states.PROVINCE:
+            options = provinces()
+            n = choice(text, len(options) + 1)
+            if n is None:
+                return self.invalid()
+            code = options[n - 1].code if n <= len(options) else ""
+            return self.advance("province", code, states.DETAILS)
+        if state == states.DETAILS:
+            if text.strip() != "0":
+                self.add_details(text)
+            return self.advance("details", True, states.CALLBACK)
+        if state == states.CALLBACK:
+            n = choice(text, 2)
+            if n is None:
+                return self.invalid()
+            return self.submit(callback=n == 1)
+        raise ValueError(f"unknown conversation state {state!r}")
+
+    def add_details(self, text: str) -> None:
+        joined = f"{self.conv.narrative}\n{text.strip()}" if self.conv.narrative else text.strip()
+        self.conv.narrative = joined[:MAX_DETAILS_CHARS]
+
+    def submit(self, *, callback: bool) -> str:
+        from amparo.intake import actions
+
+        answers = self.conv.answers
+        province = Province.objects.filter(code=answers.get("province") or "").first()
+        submitted = actions.submit_public_report(
+            self.actor,
+            channel_kind="sms",
+            owning_agency=routing_agency(self.channel),
+            forms=[answers.get("form", Form.OTHER)],
+            platforms=[],
+            who_affected=answers.get("who", WhoAffected.UNKNOWN),
+            province=province,
+            district=None,
+            narrative=self.conv.narrative,
+            callback_phone=self.incoming.phone if callback else "",
+            callback_consented=callback,
+            language=self.conv.language,
+        )
+        self.report_created = True
+        self.reset()
+        return done_reply(submitted.receipt)
+
+
+def _lock_conversation(channel: Channel, phone_norm: str) -> SmsConversation:
+    candidates = crypto.blind_index_candidates(phone_norm)
+    conv = (
+        SmsConversation.objects.select_for_update()
+        .filter(channel=channel, phone_index__in=candidates)
+        .first()
+    )
+    if conv is not None:
+        return conv
+    try:
+        with transaction.atomic():
+            return SmsConversation.objects.create(channel=channel, phone_index=crypto.blind_index(phone_norm))
+    except IntegrityError:  # a concurrent first message of the same phone created it
+        return SmsConversation.objects.select_for_update().get(channel=channel, phone_index__in=candidates)
+
+
+def receive(channel: Channel, incoming: Incoming) -> Outcome:
+    """Store one inbound SMS, advance its conversation and queue the reply, in one transaction."""
+    phone_norm = normalise.phone(incoming.phone)
+    try:
+        with transaction.atomic():
+            conv = _lock_conversation(channel, phone_norm)  # serialises messages of one phone
+            if InboundMessage.objects.filter(
+                channel=channel, provider_message_id=incoming.provider_message_id
+            ).exists():
+                return Outcome(duplicate=True)
+            late = bool(incoming.sent_at and conv.last_message_at and incoming.sent_at < conv.last_message_at)
+            message = InboundMessage.objects.create(
+                channel=channel,
+                provider_message_id=incoming.provider_message_id,
+                phone_index=conv.phone_index,
+                text=incoming.text,
+                link_id=incoming.link_id,
+                sent_at=incoming.sent_at,
+                late=late,
+                conversation=conv,
+            )
+            actor = audit.Actor(channel=f"sms:{channel.pk}")
+            step = _Conversation(channel, conv, incoming, phone_norm)
+            reply = None
+            with translation.override(conv.language):
+                if late:
+                    if conv.state == SmsConversation.State.DETAILS and incoming.text.strip():
+                        step.add_details(incoming.text)
+                else:
+                    try:
+                        reply = step.step(incoming.text)
+                    except ValidationError:
+                        step.reset()
+                        reply = gave_up_reply()
+                    conv.last_message_at = incoming.sent_at or timezone.now()
+            conv.save()
+            # Writes first, audit entries last: appending an entry locks the chain head until the commit.
+            # One entry covers the message and the conversation step it made (the conversation is this
+            # action's state); the queued reply and any report have their own.
+            if reply is not None:
+                queue_reply(actor, channel, message, incoming.phone, conv.phone_index, reply)
+            fields = [
+                "text",
+                "phone_index",
+                "conversation.state",
+                "conversation.answers",
+                "conversation.narrative",
+            ]
+            audit.record(actor, ChannelAudit.SMS_RECEIVE, message, fields)
+            return Outcome(
+                duplicate=False, reply=sms_text(reply) if reply else None, report_created=step.report_created
+            )
+    except IntegrityError:
+        if InboundMessage.objects.filter(
+            channel=channel, provider_message_id=incoming.provider_message_id
+        ).exists():
+            return Outcome(duplicate=True)
+        raise
+
+
+def queue_reply(
+    actor: audit.Actor,
+    channel: Channel,
+    in_reply_to: InboundMessage | None,
+    phone: str,
+    phone_index: str,
+    text: str,
+) -> OutboundMessage:
+    """Queue an SMS (sent by `tasks.send_sms` after the transaction commits)."""
+    body = sms_text(text)
+    seg = gsm.segment(body)
+    out = OutboundMessage.objects.create(
+        channel=channel,
+        in_reply_to=in_reply_to,
+        recipient=phone,
+        phone_index=phone_index,
+        text=body,
+        encoding=seg.encoding,
+        parts=seg.parts,
+    )
+    audit.record(actor, ChannelAudit.SMS_QUEUE, out, ["recipient", "text"])
+    tasks.enqueue_send(str(out.pk))
+    return out
+
+
+# Africa's Talking delivery statuses and what they mean for an outgoing message.
+DELIVERY_STATUS = {
+    "success": "delivered",
+    "sent": "sent",
+    "submitted": "sent",
+    "buffered": "sent",
+    "failed": "failed",
+    "rejected": "failed",
+    "expired": "failed",
+}
+
+
+def delivery_report(
+    channel: Channel, provider_message_id: str, status: str, failure_reason: str = ""
+) -> bool:
+    """Apply a provider's delivery report; False (and nothing written) for an id we never sent or an
+    unknown status. A final status erases the recipient's number."""
+    new_status = DELIVERY_STATUS.get(status.strip().lower())
+    if new_status is None or not provider_message_id:
+        return False
+    with transaction.atomic():
+        out = (
+            OutboundMessage.objects.select_for_update()
+            .filter(channel=channel, provider_message_id=provider_message_id)
+            .first()
+        )
+        if out is None:
+            return False
+        if out.status in ("delivered", "failed") or out.status == new_status:
+            return True  # final already, or a repeat: nothing changes
+        out.status = new_status
+        fields = ["status"]
+        if new_status in ("delivered", "failed"):
+            out.final_at = timezone.now()
+            out.recipient = ""
+            fields += ["final_at", "recipient"]
+        if failure_reason:
+            out.failure_reason = failure_reason[:100]
+            fields.append("failure_reason")
+        out.save(update_fields=fields)
+        audit.record(audit.Actor(channel=f"sms:{channel.pk}"), ChannelAudit.SMS_DELIVERY, out, fields)
+    return True

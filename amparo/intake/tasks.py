@@ -1,0 +1,138 @@
+"""Background work of the SMS and USSD channels.
+
+- `send_sms(message_id)`: one attempt to hand an outgoing SMS to its provider. A retryable failure
+  schedules the next attempt with exponential back-off (`AMPARO_SMS_RETRY_BASE_SECONDS` x 2^(n-1)); after
+  `AMPARO_SMS_MAX_ATTEMPTS` the message is marked failed. With a backend that cannot defer (the
+  immediate backend of the tests) the next attempt waits for `send_due_sms`, which the worker's periodic
+  `amparo channels send_due` (or a test) runs.
+- `expire_ussd_sessions()`: closes stale USSD sessions, keeping a partial report when call-back was
+  consented.
+
+Arguments are ids only: the number and text are loaded, decrypted, inside the task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from amparo.core import audit
+from amparo.intake import conf
+from amparo.intake.models import ChannelAudit, OutboundMessage, OutboundStatus
+from amparo.intake.providers import ProviderError, provider_for
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = audit.Actor.system("intake:sms")
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Delay before attempt `attempts + 1`: base, 2 x base, 4 x base, ... capped at six hours."""
+    seconds = conf.sms_retry_base_seconds() * 2 ** max(attempts - 1, 0)
+    return dt.timedelta(seconds=min(seconds, 6 * 3600))
+
+
+def attempt_send(message_id: str) -> str:
+    """Try to send one outgoing message now; return its status afterwards.
+
+    The message is claimed in a short transaction (a lease on `next_attempt_at`, so a second worker
+    skips it), sent outside any transaction (no lock is held while the provider answers), and the
+    outcome is recorded, with its audit entry, in a second transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        msg = (
+            OutboundMessage.objects.select_for_update()
+            .select_related("channel")
+            .filter(pk=message_id, status=OutboundStatus.QUEUED)
+            .first()
+        )
+        if msg is None:  # already sent, delivered or failed: a duplicate run does nothing
+            return "skipped"
+        if msg.next_attempt_at and msg.next_attempt_at > now:
+            return "not_due"
+        attempts = msg.attempts + 1
+        lease = now + dt.timedelta(seconds=conf.sms_timeout() + 60)
+        OutboundMessage.objects.filter(pk=msg.pk).update(attempts=attempts, next_attempt_at=lease)
+    try:
+        provider = provider_for(msg.channel)
+        result = provider.send(to=msg.recipient, message=msg.text, sender=msg.channel.short_code)
+    except ProviderError as exc:
+        failure, result, provider_name = exc, None, ""
+    else:
+        failure, provider_name = None, provider.name
+    retry_at = None
+    with transaction.atomic():
+        msg = OutboundMessage.objects.select_for_update().get(pk=msg.pk)
+        msg.attempts = attempts
+        if failure is not None:
+            msg.failure_reason = failure.reason
+            if failure.retryable and attempts < conf.sms_max_attempts():
+                msg.next_attempt_at = retry_at = timezone.now() + backoff(attempts)
+            else:
+                msg.status = OutboundStatus.FAILED
+                msg.final_at = timezone.now()
+                msg.next_attempt_at = None
+                msg.recipient = ""
+            fields = ["attempts", "failure_reason", "next_attempt_at", "status", "final_at", "recipient"]
+            msg.save(update_fields=fields)
+            audit.record(SYSTEM, ChannelAudit.SMS_SEND_FAILED, msg, ["attempts", "failure_reason", "status"])
+            logger.warning(
+                "sms.send_failed message=%s attempt=%d reason=%s", msg.pk, attempts, failure.reason
+            )
+        else:
+            msg.status = OutboundStatus.SENT
+            msg.provider_message_id = result.provider_message_id
+            msg.sent_at = timezone.now()
+            msg.next_attempt_at = None
+            msg.failure_reason = ""
+            if provider_name == "log":  # nothing will report delivery: forget the number now
+                msg.recipient = ""
+            fields = ["attempts", "status", "provider_message_id", "sent_at", "next_attempt_at"]
+            msg.save(update_fields=[*fields, "failure_reason", "recipient"])
+            audit.record(SYSTEM, ChannelAudit.SMS_SEND, msg, ["status", "provider_message_id"])
+        status = msg.status
+    if retry_at is not None:
+        schedule_retry(str(message_id), retry_at)
+    return status
+
+
+def schedule_retry(message_id: str, when: dt.datetime) -> None:
+    backend = send_sms.get_backend()
+    if getattr(backend, "supports_defer", False):
+        send_sms.using(run_after=when).enqueue(message_id)
+    # Otherwise `send_due_sms` picks it up once due.
+
+
+def enqueue_send(message_id: str) -> None:
+    """Queue the first attempt once the current transaction commits."""
+    transaction.on_commit(lambda: send_sms.enqueue(str(message_id)))
+
+
+@task()
+def send_sms(message_id: str) -> str:
+    return attempt_send(message_id)
+
+
+def send_due_sms(limit: int = 500) -> int:
+    """Attempt every queued message whose retry is due (or which was never attempted); return how many."""
+    now = timezone.now()
+    ids = list(
+        OutboundMessage.objects.filter(status=OutboundStatus.QUEUED)
+        .exclude(next_attempt_at__gt=now)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        attempt_send(str(pk))
+    return len(ids)
+
+
+@task()
+def expire_ussd_sessions() -> int:
+    from amparo.intake import ussd
+
+    return ussd.expire_stale_sessions()

@@ -1,0 +1,185 @@
+"""Provider-facing endpoints: SMS inbound, SMS delivery reports and USSD (Africa's Talking formats).
+
+Each is CSRF-exempt (providers cannot hold a token: the channel's random UUID in the path is the
+shared secret), POST only, refuses bodies over `MAX_BODY_BYTES` before reading them, validates every
+field strictly, and is rate-limited per channel and per phone (keyed hash). An unknown or inactive
+channel id gives a bare 404. Responses carry no personal data and no detail of what went wrong
+beyond the status code.
+
+The SMS webhook answers 200 only after the inbound message, the conversation step, any report and
+the queued reply have committed; the reply itself is sent later by `tasks.send_sms`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from amparo.intake import conf, ratelimit, sms, ussd
+from amparo.intake.models import Channel, ChannelKind
+from amparo.lib import normalise
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_SMS_CHARS = 5000
+MAX_USSD_TEXT_CHARS = 2000
+_PHONE = re.compile(r"^\+?[0-9][0-9 ]{5,19}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+_SHORT = re.compile(r"^[A-Za-z0-9_.:+*#\- ]{0,40}$")
+
+
+class BadRequest(Exception):
+    """A field is missing or malformed (the message names the field, never its value)."""
+
+
+def _plain(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _channel(channel_id: Any, kind: str) -> Channel | None:
+    return (
+        Channel.objects.select_related("routing_agency").filter(pk=channel_id, kind=kind, active=True).first()
+    )
+
+
+def _field(request: HttpRequest, name: str, pattern: re.Pattern[str], *, required: bool = True) -> str:
+    value = request.POST.get(name, "")
+    if not value:
+        if required:
+            raise BadRequest(name)
+        return ""
+    if not pattern.match(value):
+        raise BadRequest(name)
+    return value
+
+
+def _text(request: HttpRequest, name: str, limit: int) -> str:
+    value = request.POST.get(name, "")
+    if len(value) > limit or "\x00" in value:
+        raise BadRequest(name)
+    return value
+
+
+def _phone(request: HttpRequest, name: str) -> str:
+    value = _field(request, name, _PHONE)
+    if len(normalise.phone(value)) < 6:
+        raise BadRequest(name)
+    return value
+
+
+def _date(value: str) -> dt.datetime | None:
+    """Africa's Talking sends `YYYY-MM-DD HH:MM:SS` (UTC); ISO 8601 is accepted too. Unparseable -> None."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def provider_endpoint(kind: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Wrap a webhook: POST only, CSRF-exempt, not cached, size-limited, channel looked up, channel
+    rate-limited, malformed input refused with 400."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        @never_cache
+        @require_POST
+        def wrapped(request: HttpRequest, channel_id: Any) -> HttpResponse:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return _plain("", 400)
+            if length > MAX_BODY_BYTES:
+                return _plain("", 413)
+            channel = _channel(channel_id, kind)
+            if channel is None:  # a bare 404: not the site's page, which would echo the address
+                return _plain("", 404)
+            # Each bucket is checked in its own short transaction: holding a channel-wide row lock for
+            # the whole request would serialise every request of the channel (on PostgreSQL).
+            if not ratelimit.check_and_consume(
+                f"{kind}:channel", str(channel.pk), rate=conf.channel_rate_per_minute(), per_seconds=60
+            ):
+                return _plain("", 429)
+            try:
+                return view(request, channel)
+            except BadRequest as exc:
+                logger.info("intake.webhook_bad_request channel=%s field=%s", channel.pk, exc)
+                return _plain("", 400)
+
+        return wrapped
+
+    return decorate
+
+
+def _phone_allowed(kind: str, channel: Channel, phone: str) -> bool:
+    return ratelimit.check_and_consume(
+        f"{kind}:phone",
+        f"{channel.pk}:{normalise.phone(phone)}",
+        rate=conf.phone_rate_per_minute(),
+        per_seconds=60,
+    )
+
+
+@provider_endpoint(ChannelKind.SMS)
+def sms_inbound(request: HttpRequest, channel: Channel) -> HttpResponse:
+    incoming = sms.Incoming(
+        provider_message_id=_field(request, "id", _TOKEN),
+        phone=_phone(request, "from"),
+        text=_text(request, "text", MAX_SMS_CHARS),
+        sent_at=_date(request.POST.get("date", "")),
+        link_id=_field(request, "linkId", _TOKEN, required=False),
+    )
+    _field(request, "to", _SHORT, required=False)
+    if not _phone_allowed("sms", channel, incoming.phone):
+        return _plain("", 429)
+    outcome = sms.receive(channel, incoming)
+    logger.info(
+        "intake.sms_inbound channel=%s duplicate=%s report=%s",
+        channel.pk,
+        outcome.duplicate,
+        outcome.report_created,
+    )
+    return _plain("")
+
+
+@provider_endpoint(ChannelKind.SMS)
+def sms_delivery(request: HttpRequest, channel: Channel) -> HttpResponse:
+    message_id = _field(request, "id", _TOKEN)
+    status = _field(request, "status", re.compile(r"^[A-Za-z]{1,20}$"))
+    reason = _field(request, "failureReason", re.compile(r"^[A-Za-z0-9_ .\-]{0,100}$"), required=False)
+    sms.delivery_report(channel, message_id, status, reason)  # unknown ids are acknowledged and ignored
+    return _plain("")
+
+
+@provider_endpoint(ChannelKind.USSD)
+def ussd_callback(request: HttpRequest, channel: Channel) -> HttpResponse:
+    req = ussd.Request(
+        session_id=_field(request, "sessionId", _TOKEN),
+        service_code=_field(request, "serviceCode", _SHORT, required=False),
+        phone=_phone(request, "phoneNumber"),
+        network_code=_field(request, "networkCode", _SHORT, required=False),
+        text=_text(request, "text", MAX_USSD_TEXT_CHARS),
+    )
+    if not _phone_allowed("ussd", channel, req.phone):
+        return _plain(ussd.end(_("Too many requests from this number. Please try again later.")))
+    started = time.perf_counter()
+    screen = ussd.respond(channel, req)
+    elapsed = time.perf_counter() - started
+    if elapsed > 1.5:
+        logger.warning("intake.ussd_slow channel=%s seconds=%.2f", channel.pk, elapsed)
+    return _plain(screen)

@@ -1,0 +1,334 @@
+"""Intake throughput: the SMS inbound webhook and the web report's final POST against a bare Django view
+that inserts one row, side by side, on one database, through a real server process on loopback.
+
+    .venv/bin/python bench/intake.py                      # SQLite in a fresh temporary directory
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/amparo_bench .venv/bin/python bench/intake.py --reset-database
+    .venv/bin/python bench/intake.py --requests 400 --concurrency 8 --workers 2 --threads 4 --ussd
+
+What it does: migrates the database, adds an SMS channel (provider `log`: nothing is sent) with
+`amparo channels add`, starts gunicorn (the server `amparo serve` runs) on 127.0.0.1 with a settings
+module that only adds the bare view's URL, then for each endpoint sends `--warmup` requests and then
+`--requests` requests from `--concurrency` client threads, and prints requests per second (sustained:
+requests / wall time) and p50 / p99 latency. Every SMS comes from a different (invented) phone number, so
+each request stores a message, opens a conversation and queues a reply; every web POST creates a case and
+a receipt (one Argon2id hash). Rate limits are raised for the run through their environment variables.
+Target: each endpoint at >= 50% of the bare view's throughput. `--ussd` adds the USSD first screen and
+checks each answer is under 2 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+SETTINGS = """
+from amparo.settings import *  # noqa: F403
+ROOT_URLCONF = "bench_intake_urls"
+"""
+
+URLS = """
+import uuid
+
+from django.http import HttpResponse
+from django.urls import include, path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from amparo.intake.models import RateBucket
+
+
+@csrf_exempt
+def bare(request):
+    RateBucket.objects.create(scope="bench", key_hash=uuid.uuid4().hex, tokens=1.0, updated_at=timezone.now())
+    return HttpResponse("")
+
+
+urlpatterns = [path("bench/bare", bare), path("", include("amparo.urls"))]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def amparo(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603  (our own interpreter, fixed arguments)
+        [PYTHON, "-m", "amparo", *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"`amparo {' '.join(args)}` failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run_load(
+    name: str, send: Callable[[httpx.Client, int], int], total: int, concurrency: int, offset: int
+) -> dict:
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(offset, offset + total))
+
+    def worker() -> None:
+        with httpx.Client(timeout=30) as client:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                start = time.perf_counter()
+                status = send(client, i)
+                elapsed = time.perf_counter() - start
+                with lock:
+                    latencies.append(elapsed)
+                    if status >= 300:
+                        errors.append(status)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    return {
+        "endpoint": name,
+        "requests": total,
+        "errors": len(errors),
+        "error_statuses": sorted(set(errors)),
+        "rate_per_s": round(total / wall, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+    }
+
+
+def web_states(base: str, count: int) -> tuple[httpx.Client, str, list[str]]:
+    """Walk the web form's first three steps `count` times (unmeasured); return a client holding the CSRF
+    cookie, its token, and `count` signed states that the final step accepts. Each state carries a
+    one-time nonce, so every measured final POST needs its own."""
+    client = httpx.Client(base_url=base, timeout=30)
+    page = client.get("/report/").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    steps = [
+        ("who", {"who_affected": "me", "immediate_danger": "no"}),
+        (
+            "what",
+            {"forms": "sextortion", "platforms": "whatsapp", "incident_when": "week", "link_or_account": ""},
+        ),
+        ("where", {"province": "", "district": ""}),
+    ]
+    states = []
+    for _ in range(count):
+        state = ""
+        for step, fields in steps:
+            data = {"csrfmiddlewaretoken": token, "state": state, "step": step, **fields}
+            response = client.post("/report/", data=data)
+            if response.status_code != 200:
+                sys.exit(
+                    f"the web form refused step {step!r} ({response.status_code}); its fields may have changed"
+                )
+            state = re.search(r'name="state" value="([^"]*)"', response.text).group(1)
+        states.append(state)
+    return client, token, states
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--requests", type=int, default=300, help="measured requests per endpoint (default 300)"
+    )
+    parser.add_argument("--warmup", type=int, default=30, help="unmeasured requests first (default 30)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--ussd", action="store_true", help="also measure the USSD first screen")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--reset-database",
+        action="store_true",
+        help="PostgreSQL only: drop every table of DATABASE_URL's database first (it must be a scratch database)",
+    )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="amparo-bench-"))
+    (work / "bench_intake_settings.py").write_text(textwrap.dedent(SETTINGS))
+    (work / "bench_intake_urls.py").write_text(textwrap.dedent(URLS))
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "bench_intake_settings",
+        "AMPARO_DATA_DIR": str(work),
+        "AMPARO_SECRET_KEY": secrets.token_urlsafe(50),
+        "AMPARO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "AMPARO_HTTPS": "0",
+        "AMPARO_TASKS_BACKEND": "database",
+        "AMPARO_LOG_LEVEL": "WARNING",
+        "AMPARO_INTAKE_PHONE_RATE": "1000000",
+        "AMPARO_INTAKE_CHANNEL_RATE": "1000000",
+        "AMPARO_WEB_REPORTS_PER_CLIENT_HOUR": "1000000",
+        "AMPARO_WEB_REPORTS_PER_MINUTE": "1000000",
+    }
+    database = env.get("DATABASE_URL", f"sqlite:///{work / 'amparo.sqlite3'}")
+    if not database.startswith("sqlite") and not args.reset_database:
+        sys.exit(
+            "The bench needs an empty PostgreSQL database (its keys are made for the run). Pass "
+            "--reset-database to drop and recreate every table of the database in DATABASE_URL first."
+        )
+    if not database.startswith("sqlite"):
+        amparo(env, "dbshell", "--", "-c", "DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    amparo(env, "migrate", "--noinput")
+    amparo(env, "collectstatic", "--noinput")
+    channel = json.loads(
+        amparo(env, "channels", "add", "--kind", "sms", "--provider", "log", "--name", "bench", "--json")
+    )
+    ussd_channel = json.loads(
+        amparo(
+            env, "channels", "add", "--kind", "ussd", "--provider", "log", "--name", "bench-ussd", "--json"
+        )
+    )
+
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603  (our own interpreter, fixed arguments)
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "amparo.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],  # fmt: skip
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(base + "/report/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            sys.exit("the server did not start within 30 seconds")
+
+        def bare(client: httpx.Client, i: int) -> int:
+            return client.post(base + "/bench/bare").status_code
+
+        sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
+
+        def sms(client: httpx.Client, i: int) -> int:
+            form = {
+                "from": f"+25884{i:07d}",
+                "to": "1458",
+                "text": "Ola, quero denunciar uma coisa que aconteceu",
+                "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+                "id": f"ATXid_{uuid.uuid4().hex}",
+                "linkId": "",
+            }
+            return client.post(sms_url, data=form).status_code
+
+        web_client, token, states = web_states(base, args.warmup + args.requests)
+        first_web = None
+
+        def web(client: httpx.Client, i: int) -> int:
+            data = {
+                "csrfmiddlewaretoken": token,
+                "state": states[i - first_web],
+                "step": "send",
+                "narrative": "Someone threatens to share pictures.",
+                "contact": "anonymous",
+                "consent": "on",
+                "website": "",
+            }
+            client.cookies = web_client.cookies
+            response = client.post(base + "/report/", data=data)
+            if response.status_code == 200 and 'id="receipt"' not in response.text:
+                return 599  # answered, but without a receipt: not a report
+            return response.status_code
+
+        ussd_url = f"{base}/channels/{ussd_channel['id']}/ussd"
+
+        def ussd(client: httpx.Client, i: int) -> int:
+            form = {"sessionId": f"ATUid_{uuid.uuid4().hex}", "serviceCode": "*458#",
+                    "phoneNumber": f"+25882{i:07d}", "networkCode": "64301", "text": ""}  # fmt: skip
+            return client.post(ussd_url, data=form).status_code
+
+        plan = [("bare view (1 insert)", bare), ("SMS inbound webhook", sms), ("web report final POST", web)]
+        if args.ussd:
+            plan.append(("USSD first screen", ussd))
+        results = []
+        offset = 0
+        for name, send in plan:
+            if send is web:
+                first_web = offset
+            run_load(name, send, args.warmup, args.concurrency, offset)
+            offset += args.warmup
+            results.append(run_load(name, send, args.requests, args.concurrency, offset))
+            offset += args.requests
+        baseline = results[0]["rate_per_s"]
+        for r in results:
+            r["vs_bare"] = round(r["rate_per_s"] / baseline, 2) if baseline else None
+        summary = {
+            "database": database.split(":", 1)[0],
+            "server": f"gunicorn gthread {args.workers}x{args.threads}",
+            "concurrency": args.concurrency,
+            "results": results,
+        }
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            print(
+                f"database: {summary['database']}   server: {summary['server']}   clients: {args.concurrency}"
+            )
+            print(
+                f"{'endpoint':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'vs bare':>9}{'errors':>8}"
+            )
+            for r in results:
+                print(
+                    f"{r['endpoint']:<26}{r['rate_per_s']:>8}{r['p50_ms']:>9}{r['p99_ms']:>9}{r['max_ms']:>9}"
+                    f"{r['vs_bare']:>9}{r['errors']:>8}"
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
