@@ -264,6 +264,8 @@ class Transition(SyncedModel):
 
     class Meta:
         ordering = ["at", "created_at"]
+        # Durations and the attrition funnel are measured from transitions (the observatory).
+        indexes = [models.Index(fields=["to_status", "at"]), models.Index(fields=["case", "to_status", "at"])]
 
     def __str__(self) -> str:
         return f"{self.from_status} → {self.to_status}"
@@ -296,7 +298,7 @@ class Referral(SyncedModel):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["to_agency", "status"])]
+        indexes = [models.Index(fields=["to_agency", "status"]), models.Index(fields=["case", "created_at"])]
 
     def __str__(self) -> str:
         return f"referral {self.pk} ({self.status})"
