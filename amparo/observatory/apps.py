@@ -6,3 +6,14 @@ class ObservatoryConfig(AppConfig):
     name = "amparo.observatory"
     label = "observatory"
     verbose_name = _("Observatory")
+
+    def ready(self) -> None:
+        from amparo.observatory import extract, policy, tracker  # noqa: F401  (policy registers on import)
+
+        tracker.register_rules()
+        extract.register_rules()
+
+        from amparo.core.views import register_home_links
+        from amparo.observatory.links import home_links
+
+        register_home_links(home_links)

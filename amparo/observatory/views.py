@@ -1,0 +1,781 @@
+"""Observatory pages: the dashboard, the monthly bulletin download, research extract requests and
+the national action tracker with its training register.
+
+Every figure on these pages comes from :mod:`amparo.observatory.compute`, which returns counts
+already passed through disclosure control; the pages only ever render ``Cell.display()`` and the
+rates the computation allows. Each chart has its table beneath it and a text alternative.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from amparo.core.models import Agency, District, Province
+from amparo.core.policy import can
+from amparo.core.roles import Role
+from amparo.lib.disclosure import Cell, DisclosureError
+from amparo.observatory import actions, charts, compute, maps, tracker
+from amparo.observatory import extract as extract_rules
+from amparo.observatory import indicators as registry
+from amparo.observatory.extract import ExtractPermission
+from amparo.observatory.models import Action, ActionStatus, ExtractRequest, Milestone, TrainingRole
+from amparo.observatory.permissions import ObservatoryPermission
+from amparo.observatory.tracker import TrackerPermission
+
+REPORTS = "OCSEA.REPORTS.RECEIVED"
+FORMS = "OCSEA.CASES.FORM"
+PLATFORMS = "OCSEA.CASES.PLATFORM"
+FUNNEL = "OCSEA.FUNNEL"
+
+
+# ---------------------------------------------------------------------------------------------
+# Access
+
+
+def dashboard_scope(user: Any) -> Agency | None:
+    """None for the whole country; the user's agency for an agency supervisor; else 403.
+
+    National coordinators and national analysts see the country; a supervisor sees the statistics of
+    their own agency's cases only (``compute(..., agency=user.agency)``).
+    """
+    if can(user, ObservatoryPermission.VIEW_NATIONAL):
+        return None
+    if getattr(user, "agency_id", None) and can(user, ObservatoryPermission.VIEW_AGENCY, user.agency):
+        return user.agency
+    raise PermissionDenied
+
+
+_require_dashboard = dashboard_scope
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass
+class Row:
+    label: str
+    value: str
+    rate: str = ""
+
+
+@dataclass
+class Section:
+    """One chart with its table, text alternative and download links."""
+
+    key: str
+    title: str
+    chart: Any = None
+    rows: list[Row] = field(default_factory=list)
+    total: str = ""
+    note: str = ""
+    column: str = ""
+    rate_header: str = ""
+    downloads: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def svg(self) -> str:
+        return mark_safe(self.chart.svg) if self.chart else ""  # noqa: S308  (built by charts/maps, escaped)
+
+
+def _rate(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}%"
+
+
+def _label(row: Any, by: tuple[str, ...]) -> str:
+    return " / ".join(str(row.label.get(d, row.key.get(d, ""))) for d in by) or _("Total")
+
+
+def period_choices(today: dt.date | None = None) -> list[tuple[str, str]]:
+    """Periods offered in the filter: the last 12 months, the last 4 quarters and the last 3 years."""
+    today = today or timezone.localdate()
+    choices: list[tuple[str, str]] = []
+    for back in range(3):
+        year = str(today.year - back)
+        choices.append((year, compute.Period.parse(year).label()))
+    y, q = today.year, (today.month - 1) // 3 + 1
+    for _n in range(4):
+        code = f"{y}Q{q}"
+        choices.append((code, compute.Period.parse(code).label()))
+        q -= 1
+        if q == 0:
+            y, q = y - 1, 4
+    y, m = today.year, today.month
+    for _n in range(12):
+        code = f"{y}-{m:02d}"
+        choices.append((code, compute.Period.parse(code).label()))
+        m -= 1
+        if m == 0:
+            y, m = y - 1, 12
+    return choices
+
+
+SERIES_LENGTH = {"month": 12, "quarter": 8, "year": 5}
+
+
+def series_periods(period: Any) -> list[Any]:
+    """Periods of the same kind as ``period``, ending with it: never months next to the year that
+    holds them, whose difference would reveal a withheld month."""
+    n = SERIES_LENGTH.get(period.kind, 12)
+    return [period.previous(back) for back in range(n - 1, 0, -1)] + [period]
+
+
+LINKED_REPORTS = ((registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,))
+
+
+def export_links(code: str, period: Any, by: tuple[str, ...]) -> list[tuple[str, str]]:
+    """CSV and JSON of what a section shows. The breakdowns of reports received that the dashboard
+    protects together are exported together too, so that both carry the same suppression."""
+    bys = LINKED_REPORTS if code == REPORTS and by in LINKED_REPORTS else (by,)
+    query = {"indicator": code, "period": period.key(), "by": ";".join(",".join(b) for b in bys)}
+    return [
+        (name, f"{reverse('observatory:export', kwargs={'fmt': fmt})}?{urlencode(query)}")
+        for fmt, name in (("csv", "CSV"), ("json", "JSON"))
+    ]
+
+
+def _period_code(period: Any) -> str:
+    return period.key()
+
+
+def section_from(result: Any, title: str, *, kind: str = "bars") -> Section:
+    """A chart and table for a computed (already protected) result."""
+    by = tuple(result.by)
+    section = Section(key=f"{result.indicator.code}-{'-'.join(by) or 'total'}", title=title)
+    section.column = " / ".join(str(registry.DIMENSIONS.get(d, d)) for d in by) or _("Total")
+    section.downloads = export_links(result.indicator.code, result.period, by)
+    section.note = str(result.note or "")
+    section.total = result.total.display() if result.available else ""
+    if not result.available:
+        return section
+    indicator = result.indicator
+    if indicator.is_median:
+        section.rate_header = _("Median (days)")
+    elif indicator.has_rate or indicator.kind == "funnel":
+        section.rate_header = _("Share")
+    for r in result.rows:
+        extra = r.median if indicator.is_median else r.rate
+        shown = "" if extra is None else (f"{extra:.1f}" if indicator.is_median else _rate(extra))
+        section.rows.append(Row(_label(r, by), r.value.display(), shown))
+    # Charts leave out the empty categories (the table beneath lists them all) so they stay short.
+    points = [
+        (_label(r, by), r.value)
+        for r in result.rows
+        if kind == "funnel" or r.value.suppressed or r.value.value
+    ]
+    empty = _("No figures for this period.")
+    if not by:
+        return section
+    if kind == "map" and by[0] in (registry.PROVINCE, registry.DISTRICT):
+        section.chart = maps.choropleth(
+            title, {r.key[by[0]]: r.value for r in result.rows}, level=by[0], legend=map_legend()
+        )
+    elif kind == "funnel":
+        section.chart = charts.funnel(title, points, empty=empty, kept=_("{rate}% of the stage before"))
+    else:
+        section.chart = charts.bars(title, points, empty=empty)
+    return section
+
+
+def breakdown(
+    code: str, period: Any, by: tuple[str, ...], agency: Agency | None, title: str, *, kind: str = "bars"
+) -> Section:
+    try:
+        result = compute.compute(code, period, by, agency=agency)
+    except DisclosureError:  # compute coarsens by itself; this is a last line of defence
+        return Section(
+            key=code, title=title, note=_("These figures are too few to show at this level of detail.")
+        )
+    return section_from(result, title, kind=kind)
+
+
+def map_legend() -> dict[str, str]:
+    return {
+        "zero": _("None"),
+        "suppressed": _("Withheld (<5 or x)"),
+        "no_data": _("No figure"),
+        "range": _("{low} to {high}"),
+        "others": _("Every other area: none"),
+    }
+
+
+def time_series(code: str, period: Any, agency: Agency | None, title: str) -> Section:
+    section = Section(key=f"{code}-series", title=title, column=_("Period"))
+    try:
+        points = compute.series(code, series_periods(period), agency=agency)
+    except DisclosureError:
+        section.note = _("These figures are too few to show period by period. Choose a longer period.")
+        return section
+    section.rows = [Row(p.label(), cell.display()) for p, cell in points]
+    short = [(_short_label(p), cell) for p, cell in points]
+    section.chart = charts.time_series(title, short, empty=_("No figures for this period."))
+    return section
+
+
+STACK_LENGTH = 6
+
+
+def channels_over_time(period: Any, agency: Agency | None, title: str) -> Section:
+    """Reports by channel for the last periods of the same kind, as stacked bars.
+
+    Each period's channel breakdown is the one protected together with its province and district
+    breakdowns (``compute_linked`` over the same breakdowns as the overview), so no period is
+    published under two suppression patterns.
+    """
+    section = Section(key="channels-over-time", title=title, column=_("Period and channel"))
+    periods = series_periods(period)[-STACK_LENGTH:]
+    tables = []
+    for p in periods:
+        result = compute.compute_linked(REPORTS, p, list(LINKED_REPORTS), agency=agency)[0]
+        cells = (
+            {r.key[registry.CHANNEL]: r for r in result.rows} if tuple(result.by) == LINKED_REPORTS[0] else {}
+        )
+        tables.append((p, cells))
+    channels: list[tuple[str, str]] = []
+    for _p, cells in tables:
+        for code, row in cells.items():
+            if (row.value.suppressed or row.value.value) and code not in [c for c, _l in channels]:
+                channels.append((code, row.label[registry.CHANNEL]))
+    zero = Cell(0, False, False)
+    series = [
+        (label, [cells[code].value if code in cells else zero for _p, cells in tables])
+        for code, label in channels
+    ]
+    section.chart = charts.stacked_bars(
+        title, [_short_label(p) for p, _cells in tables], series, empty=_("No figures for this period.")
+    )
+    for p, cells in tables:
+        for code, label in channels:
+            if code in cells:
+                section.rows.append(Row(f"{p.label()}: {label}", cells[code].value.display()))
+    return section
+
+
+def _short_label(period: Any) -> str:
+    """A period's label short enough for a chart axis on a phone: "Oct 2026", "2026 Q3", "2026"."""
+    if period.kind == "month":
+        return date_format(period.start, "M Y")
+    if period.kind == "quarter":
+        return f"{period.start.year} Q{period.quarter_number}"
+    return str(period.start.year)
+
+
+def district_section(result: Any) -> Section | None:
+    """The district map, only where counts allow: at most half the districts with cases withheld."""
+    if tuple(result.by) != (registry.DISTRICT,):
+        return None
+    nonzero = [r for r in result.rows if r.value.suppressed or r.value.value]
+    hidden = [r for r in nonzero if r.value.suppressed]
+    if not nonzero or len(hidden) * 2 > len(nonzero):
+        return None
+    section = section_from(result, _("Reports received by district"), kind="map")
+    section.rows = [row for row, r in zip(section.rows, result.rows, strict=True) if r in nonzero]
+    return section
+
+
+@dataclass
+class Figures:
+    period: Any
+    headline: list[tuple[str, str]]
+    sections: list[Section]
+    province_map: Section
+    district_map: Section | None
+    linked: dict[str, Any] = field(default_factory=dict)  # reports received by dimension, protected together
+
+
+def figures(period: Any, agency: Agency | None) -> Figures:
+    """Everything the dashboard and the bulletin show for ``period``.
+
+    The breakdowns of reports received by channel, province and district share one grand total, so
+    they are protected together (``compute_linked``): no withheld cell of one can be worked out from
+    another.
+    """
+    by_channel, by_province, by_district = compute.compute_linked(
+        REPORTS, period, [(registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,)], agency=agency
+    )
+    sections = [
+        time_series(REPORTS, period, agency, _("Reports received over time")),
+        section_from(by_channel, _("Reports received, by channel")),
+        channels_over_time(period, agency, _("Reports received by channel, period by period")),
+        breakdown(FORMS, period, (registry.FORM,), agency, _("Cases by form of abuse")),
+        breakdown(PLATFORMS, period, (registry.PLATFORM,), agency, _("Cases by platform")),
+        breakdown(FUNNEL, period, (registry.STAGE,), agency, _("From report to conviction"), kind="funnel"),
+    ]
+    province = section_from(by_province, _("Reports received by province"), kind="map")
+    headline = [(_("Reports received"), by_channel.total.display())]
+    for code, label in (
+        ("OCSEA.REFERRAL.POLICE_72H", _("Referred to the police within 72 hours")),
+        ("OCSEA.DAYS.REFERRAL", _("Median days from report to referral")),
+        ("OCSEA.VICTIMS.TOLD_NO_ONE", _("Child victims who told no one")),
+    ):
+        headline.append((label, _headline(code, period, agency)))
+    linked = {registry.CHANNEL: by_channel, registry.PROVINCE: by_province, registry.DISTRICT: by_district}
+    return Figures(period, headline, sections, province, district_section(by_district), linked)
+
+
+def _headline(code: str, period: Any, agency: Agency | None) -> str:
+    try:
+        result = compute.compute(code, period, (), agency=agency)
+    except (DisclosureError, LookupError, ValueError):
+        return "-"
+    if not result.available:
+        return "-"
+    if result.indicator.is_median:
+        return "-" if result.median is None else f"{result.median:.1f}"
+    if result.indicator.has_rate:
+        return _rate(result.rate) or "-"
+    return result.total.display()
+
+
+# ---------------------------------------------------------------------------------------------
+# Dashboard
+
+
+def _period_from(request: HttpRequest) -> Any:
+    raw = request.GET.get("period", "")
+    if raw:
+        try:
+            return compute.Period.parse(raw)
+        except (ValueError, TypeError):
+            pass
+    return compute.Period.parse(str(timezone.localdate().year))
+
+
+def _explore(
+    request: HttpRequest, period: Any, agency: Agency | None, linked: dict[str, Any]
+) -> tuple[Section | None, dict]:
+    """The free view: any available indicator by any of its disaggregations."""
+    available = [i for i in registry.all_indicators() if i.available]
+    code = request.GET.get("indicator", "")
+    by = request.GET.get("by", "")
+    indicator = next((i for i in available if i.code == code), None)
+    state = {"indicators": available, "indicator": indicator, "by": by}
+    if indicator is None:
+        return None, state
+    dims = (by,) if by in indicator.disaggregations and indicator.kind != "funnel" else ()
+    state["by"] = dims[0] if dims else ""
+    kind = "map" if dims and dims[0] in (registry.PROVINCE, registry.DISTRICT) else "bars"
+    if indicator.code == REPORTS and dims and dims[0] in linked:
+        # The same protected table as the overview below, never a second, differently suppressed one.
+        result = linked[dims[0]]
+    else:
+        result = compute.compute(indicator.code, period, dims, agency=agency)
+    if tuple(result.by) == (registry.DISTRICT,) and district_section(result) is None:
+        # Most districts would be withheld: a map of hatching says nothing; the table remains.
+        section = section_from(result, str(indicator.name))
+        section.chart = None
+        section.note = " ".join(
+            [section.note, _("Too many districts would be withheld to draw a map; the table lists them all.")]
+        ).strip()
+        return section, state
+    return section_from(result, str(indicator.name), kind=kind), state
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    agency = _require_dashboard(request.user)
+    period = _period_from(request)
+    data = figures(period, agency)
+    explore, state = _explore(request, period, agency, data.linked)
+    context = {
+        "figures": data,
+        "bulletin_month": period.key() if period.kind == "month" else _last_month_key(),
+        "period": period,
+        "period_code": _period_code(period),
+        "periods": period_choices(),
+        "agency": agency,
+        "explore": explore,
+        "dimensions": list(registry.DIMENSIONS.items()),
+        "attribution": maps.ATTRIBUTION,
+        "is_coordinator": can(request.user, TrackerPermission.READ),
+        "can_extract": can(request.user, ExtractPermission.LIST),
+        **state,
+    }
+    return render(request, "observatory/dashboard.html", context)
+
+
+_FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """CSV or JSON of an indicator view, through the indicator registry's audited exports."""
+    from amparo.observatory import exports
+
+    if fmt not in _FORMATS:
+        raise Http404
+    agency = dashboard_scope(request.user)
+    try:
+        indicator = registry.get(request.GET.get("indicator", ""))
+        period = compute.Period.parse(request.GET.get("period", ""))
+        bys = [tuple(d for d in part.split(",") if d) for part in request.GET.get("by", "").split(";")][:4]
+        body = exports.export(request.user, indicator.code, period, bys or [()], fmt, agency=agency)
+    except (LookupError, ValueError):
+        return HttpResponse(
+            _("Choose an indicator, a period and a breakdown that the indicator allows."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = HttpResponse(body, content_type=_FORMATS[fmt])
+    name = f"{indicator.code.lower()}-{period.key()}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _last_month_key() -> str:
+    return compute.Period.containing("month", timezone.localdate()).previous().key()
+
+
+@login_required
+@require_GET
+def bulletin_pdf(request: HttpRequest) -> HttpResponse:
+    from amparo.observatory import bulletin
+
+    agency = _require_dashboard(request.user)
+    month = request.GET.get("month", "")
+    lang = request.GET.get("lang", "") or (get_language() or "pt")[:2]
+    if lang not in bulletin.LANGUAGES:
+        lang = "pt"
+    try:
+        period = compute.Period.parse(month) if month else bulletin.last_complete_month()
+    except (ValueError, TypeError):
+        raise Http404 from None
+    if getattr(period, "kind", "month") != "month":
+        raise Http404
+    body = bulletin.render(period, lang=lang, agency=agency)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="amparo-bulletin-{_period_code(period)}-{lang}.pdf"'
+    )
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Action tracker and training register
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The submitted form without NUL characters, which no database column may hold (PostgreSQL
+    refuses them outright), so that a stray byte is an ordinary invalid value, not a server error."""
+    form = request.POST.copy()
+    for key in form:
+        form.setlist(key, [value.replace("\x00", "") for value in form.getlist(key)])
+    return form
+
+
+def _require_tracker(user: Any) -> None:
+    if not can(user, TrackerPermission.READ):
+        raise PermissionDenied
+
+
+TRAINING = "OCSEA.TRAINING.OFFICERS"
+
+
+@dataclass
+class TrainingRow:
+    province: Province
+    capital: str
+    outside: str
+    total: str
+    coverage: Any
+
+
+def training_table(year: int) -> tuple[list[TrainingRow], Any, str]:
+    """Trained people by province, inside and outside the capital, for one year (protected by the
+    indicator's computation), beside where sessions were held at all (events, not people)."""
+    period = compute.Period.year(year)
+    by = (registry.PROVINCE, registry.AREA)
+    result = compute.compute(TRAINING, period, by)
+    coverage = {c.province.pk: c for c in tracker.training_coverage(period.start, period.end)}
+    cells: dict[tuple[str, str], Cell] = {}
+    margins: dict[str, Cell] = {}
+    if tuple(result.by) == by:
+        cells = {(r.key[registry.PROVINCE], r.key[registry.AREA]): r.value for r in result.rows}
+        margins = {r.key[registry.PROVINCE]: r.value for r in result.margins if registry.PROVINCE in r.key}
+    rows = []
+    for code, item in coverage.items():
+        capital = cells.get((code, "capital"))
+        outside = cells.get((code, "outside_capital"))
+        total = margins.get(code)
+        rows.append(
+            TrainingRow(
+                item.province,
+                capital.display() if capital else "–",
+                outside.display() if outside else "–",
+                total.display() if total else "–",
+                item,
+            )
+        )
+    title = _("People trained in %(year)s, by province where they work") % {"year": year}
+    chart = maps.choropleth(
+        title,
+        margins,
+        legend={**map_legend(), "zero": _("Nobody trained")},
+    )
+    return rows, chart, str(result.note or "")
+
+
+@login_required
+@require_GET
+def tracker_page(request: HttpRequest) -> HttpResponse:
+    _require_tracker(request.user)
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("year", today.year))
+        compute.Period.year(year)
+    except (TypeError, ValueError, OverflowError):
+        year = today.year
+    rows, chart, note = training_table(year)
+    context = {
+        "stalling": tracker.stalling(today),
+        "actions": tracker.actions_with_milestones(),
+        "training_rows": rows,
+        "training_note": note,
+        "coverage_map": mark_safe(chart.svg),  # noqa: S308  (built by maps, escaped)
+        "coverage_text": chart.text,
+        "year": year,
+        "years": [today.year - n for n in range(4)],
+        "can_edit": can(request.user, TrackerPermission.EDIT),
+        "today": today,
+        "attribution": maps.ATTRIBUTION,
+    }
+    return render(request, "observatory/tracker.html", context)
+
+
+def _action_for(user: Any, pk: int, permission: TrackerPermission) -> Action:
+    _require_tracker(user)
+    action = Action.objects.filter(pk=pk).first()
+    if action is None:
+        raise Http404
+    if not can(user, permission, action):
+        raise PermissionDenied
+    return action
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    action = _action_for(request.user, pk, TrackerPermission.READ)
+    can_edit = can(request.user, TrackerPermission.EDIT, action)
+    errors: list[str] = []
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        form = _posted(request)
+        try:
+            if form.get("milestone_title"):
+                due = dt.date.fromisoformat(form.get("milestone_due", ""))
+                actions.add_milestone(request.user, action, title=form["milestone_title"], due_date=due)
+            elif form.get("complete_milestone"):
+                milestone = Milestone.objects.filter(pk=form["complete_milestone"], action=action).first()
+                if milestone is None:
+                    raise Http404
+                actions.complete_milestone(request.user, milestone)
+            else:
+                lead = Agency.objects.filter(pk=form.get("lead_agency") or None).first() or action.lead_agency
+                supporting = Agency.objects.filter(pk__in=form.getlist("supporting_agencies"))
+                actions.update_action(
+                    request.user,
+                    action,
+                    supporting_agencies=supporting,
+                    status=form.get("status", action.status),
+                    lead_agency=lead,
+                    lead_to_be_confirmed=bool(form.get("lead_to_be_confirmed")),
+                    evidence_notes=form.get("evidence_notes", ""),
+                    budget_allocated=form.get("budget_allocated") or "0",
+                    budget_spent=form.get("budget_spent") or "0",
+                )
+            messages.success(request, _("Saved."))
+            return redirect("observatory:action_edit", pk=action.pk)
+        except ValidationError as exc:
+            errors = list(exc.messages)
+        except (ValueError, ArithmeticError):
+            errors = [_("Check the dates and amounts: a date is written 2026-10-31 and an amount 150000.00.")]
+    context = {
+        "action": action,
+        "milestones": action.milestones.all(),
+        "agencies": Agency.objects.filter(active=True),
+        "supporting": set(action.supporting_agencies.values_list("pk", flat=True)),
+        "statuses": ActionStatus.choices,
+        "errors": errors,
+        "today": timezone.localdate(),
+        "can_edit": can_edit,
+    }
+    return render(request, "observatory/action_edit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def training_new(request: HttpRequest) -> HttpResponse:
+    _require_tracker(request.user)
+    if not can(request.user, TrackerPermission.EDIT):
+        raise PermissionDenied
+    errors: list[str] = []
+    rows = 4
+    if request.method == "POST":
+        form = _posted(request)
+        try:
+            district = District.objects.filter(pk=form.get("district") or None).first()
+            organiser = Agency.objects.filter(pk=form.get("organiser") or None).first()
+            if district is None or organiser is None:
+                raise ValidationError(_("Choose the district and the organising agency."))
+            participants = []
+            for i in range(rows):
+                agency = Agency.objects.filter(pk=form.get(f"agency_{i}") or None).first()
+                province = Province.objects.filter(pk=form.get(f"province_{i}") or None).first()
+                female, male = int(form.get(f"female_{i}") or 0), int(form.get(f"male_{i}") or 0)
+                if agency and province and (female or male):
+                    participants.append(
+                        actions.ParticipantRow(agency, form.get(f"role_{i}", ""), province, female, male)
+                    )
+            urban = {"yes": True, "no": False}.get(form.get("urban", ""))
+            actions.record_training(
+                request.user,
+                course_title=form.get("course_title", ""),
+                date=dt.date.fromisoformat(form.get("date", "")),
+                district=district,
+                organiser=organiser,
+                participants=participants,
+                urban=urban,
+            )
+            messages.success(request, _("The training session was recorded."))
+            return redirect("observatory:tracker")
+        except ValidationError as exc:
+            errors = list(exc.messages)
+        except ValueError:
+            errors = [_("Check the date (2026-10-31) and the numbers of participants.")]
+    context = {
+        "errors": errors,
+        "districts": District.objects.select_related("province").order_by("province__name", "name"),
+        "provinces": Province.objects.all(),
+        "agencies": Agency.objects.filter(active=True),
+        "roles": TrainingRole.choices,
+        "rows": range(rows),
+    }
+    return render(request, "observatory/training_new.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Research extracts
+
+
+def _extract_for(user: Any, pk: Any) -> ExtractRequest:
+    """The requester and national coordinators see a request; anyone else gets 404."""
+    if not can(user, ExtractPermission.LIST):
+        raise PermissionDenied
+    try:
+        request = ExtractRequest.objects.select_related("requester", "approver").filter(pk=pk).first()
+    except ValidationError:
+        request = None
+    if request is None or not (request.requester_id == user.pk or user.has_role(Role.NATIONAL_COORDINATOR)):
+        raise Http404
+    return request
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extract_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not can(user, ExtractPermission.LIST):
+        raise PermissionDenied
+    errors: list[str] = []
+    if request.method == "POST":
+        form = _posted(request)
+        try:
+            made = actions.request_extract(
+                user,
+                purpose=form.get("purpose", ""),
+                fields=form.getlist("fields"),
+                period_start=dt.date.fromisoformat(form.get("period_start", "")),
+                period_end=dt.date.fromisoformat(form.get("period_end", "")),
+            )
+            messages.success(request, _("Your request was sent to the national coordinators."))
+            return redirect("observatory:extract_detail", pk=made.pk)
+        except ValidationError as exc:
+            errors = list(exc.messages)
+        except ValueError:
+            errors = [_("Write the dates as 2026-01-31.")]
+    requests = ExtractRequest.objects.select_related("requester")
+    if not user.has_role(Role.NATIONAL_COORDINATOR):
+        requests = requests.filter(requester=user)
+    context = {
+        "requests": requests[:100],
+        "columns": list(extract_rules.COLUMNS.items()),
+        "default_columns": extract_rules.DEFAULT_COLUMNS,
+        "can_request": can(user, ExtractPermission.REQUEST),
+        "errors": errors,
+        "k": extract_rules.K,
+    }
+    return render(request, "observatory/extract_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extract_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    user = request.user
+    item = _extract_for(user, pk)
+    errors: list[str] = []
+    if request.method == "POST":
+        decision = request.POST.get("decision")
+        if decision not in ("approve", "refuse"):
+            raise Http404
+        if not can(user, ExtractPermission.DECIDE, item):
+            raise PermissionDenied
+        try:
+            actions.decide_extract(
+                user, item, approve=decision == "approve", note=_posted(request).get("note", "")
+            )
+            messages.success(request, _("Your decision was recorded."))
+            return redirect("observatory:extract_detail", pk=item.pk)
+        except ValidationError as exc:
+            errors = list(exc.messages)
+    context = {
+        "item": item,
+        "columns": [extract_rules.COLUMNS[c] for c in item.fields if c in extract_rules.COLUMNS],
+        "can_decide": item.status == "requested" and can(user, ExtractPermission.DECIDE, item),
+        "can_download": can(user, ExtractPermission.DOWNLOAD, item),
+        "errors": errors,
+        "k": extract_rules.K,
+    }
+    return render(request, "observatory/extract_detail.html", context)
+
+
+@login_required
+@require_http_methods(["POST"])
+def extract_download(request: HttpRequest, pk: Any) -> HttpResponse:
+    item = _extract_for(request.user, pk)
+    if not can(request.user, ExtractPermission.DOWNLOAD, item):
+        raise PermissionDenied
+    try:
+        body = actions.download_extract(request.user, item)
+    except actions.ExtractWithheld:
+        messages.error(
+            request,
+            _(
+                "This extract cannot be released: even with places, months and ages coarsened as far as they go, some combinations hold fewer than %(k)s records. Ask for fewer columns or a longer period."
+            )
+            % {"k": extract_rules.K},
+        )
+        return redirect("observatory:extract_detail", pk=item.pk)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="amparo-research-extract.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
