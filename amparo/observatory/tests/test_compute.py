@@ -96,7 +96,7 @@ def test_small_province_count_is_suppressed_with_a_complement() -> None:
 
 
 @pytest.mark.django_db
-def test_cases_by_form_count_every_form_of_a_case() -> None:
+def test_cases_by_form_count_every_form_of_a_case(english) -> None:
     for _ in range(5):
         new_case(at(4), forms=("grooming", "sextortion"))
     for _ in range(6):
@@ -278,7 +278,7 @@ def test_agency_scope_counts_owned_and_accepted_referrals_only() -> None:
 
 
 @pytest.mark.django_db
-def test_unavailable_source_gives_a_note_and_no_number() -> None:
+def test_unavailable_source_gives_a_note_and_no_number(english) -> None:
     result = compute("OCSEA.VICTIMS.RIGHTS_INFO", MARCH)
     assert not result.available
     assert "not yet recorded" in result.note
@@ -287,7 +287,7 @@ def test_unavailable_source_gives_a_note_and_no_number() -> None:
 
 
 @pytest.mark.django_db
-def test_breakdown_outside_the_registry_is_refused() -> None:
+def test_breakdown_outside_the_registry_is_refused(english) -> None:
     with pytest.raises(ValueError, match="can be broken down by"):
         compute("OCSEA.REPORTS.RECEIVED", MARCH, ("sex",))
 

@@ -45,7 +45,7 @@ def test_registry_covers_the_issue_with_unique_stable_codes() -> None:
     assert all(code.startswith("OCSEA.") and code == code.upper() for code in codes)
 
 
-def test_every_indicator_is_fully_described() -> None:
+def test_every_indicator_is_fully_described(english) -> None:
     for indicator in reg.all_indicators():
         assert str(indicator.name)
         assert str(indicator.definition)

@@ -1,0 +1,9 @@
+import pytest
+from django.utils import translation
+
+
+@pytest.fixture
+def english():  # noqa: ANN201
+    """For tests that read the English wording of notes and errors (Portuguese is the default)."""
+    with translation.override("en"):
+        yield
