@@ -33,14 +33,20 @@ _counter = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def _forget_cached_keys():  # noqa: ANN202
-    """Process-wide key caches must not outlive a test: its database rows are rolled back (and on
-    SQLite their ids are reused by the next test)."""
+def _isolate_process_state():  # noqa: ANN202
+    """Process-wide state must not outlive a test: key caches (the test's database rows are rolled
+    back, and on SQLite their ids are reused by the next test), and the active language (a request
+    in one test would otherwise leave English active for the next)."""
+    from django.conf import settings
+    from django.utils import translation
+
     from amparo.core import crypto
 
     crypto.clear_cache()
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     crypto.clear_cache()
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

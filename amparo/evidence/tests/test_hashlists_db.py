@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -96,6 +97,7 @@ def test_delete_tombstones_entries(tmp_path):
 
 @pytest.mark.django_db
 def test_import_errors_say_what_to_do(tmp_path):
+    translation.activate("en")  # the assertions read the English wording; the suite resets the language
     with pytest.raises(CommandError, match="Check the path"):
         run("hashlist", "import", "--name", "x", "--source", "iwf", str(tmp_path / "missing.csv"))
     path = tmp_path / "list.csv"

@@ -251,7 +251,7 @@ def test_csv_mapping_loads_and_replaces_the_previous_one(tmp_path: Path) -> None
     ],
 )
 def test_a_bad_mapping_entry_is_refused_and_nothing_is_loaded(
-    entry: dict, message: str, tmp_path: Path
+    entry: dict, message: str, tmp_path: Path, english
 ) -> None:
     path = tmp_path / "mapping.json"
     path.write_text(json.dumps({"dataElements": [entry], "orgUnits": []}))
@@ -317,7 +317,7 @@ def test_export_command_writes_a_data_value_set(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_export_command_refuses_a_bad_period() -> None:
+def test_export_command_refuses_a_bad_period(english) -> None:
     with pytest.raises(CommandError, match="quarter"):
         call_command("dhis2", "export", "--period", "2026-13")
 

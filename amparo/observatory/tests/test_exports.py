@@ -131,7 +131,7 @@ def test_export_command_two_way_breakdown_to_stdout(capsys: pytest.CaptureFixtur
         (["--indicator", "OCSEA.REPORTS.RECEIVED", "--period", "2026", "--agency", "nope"], "agency code"),
     ],
 )
-def test_export_command_errors_say_what_to_do(args: list[str], message: str) -> None:
+def test_export_command_errors_say_what_to_do(args: list[str], message: str, english) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("indicators", "export", *args)
 
