@@ -347,6 +347,15 @@ def desk(request: HttpRequest) -> HttpResponse:
 # Staff: triage
 
 
+def _references_by_index(rows: Any, index_field: str, wanted: set[str]) -> dict[str, set[str]]:
+    """Case references grouped by a blind index value (an empty `wanted` set costs no query)."""
+    grouped: dict[str, set[str]] = {}
+    if wanted:
+        for index, ref in rows.values_list(index_field, "case__reference"):
+            grouped.setdefault(index, set()).add(ref)
+    return grouped
+
+
 def evidence_hash_matches(user: Any, cases: list[Case]) -> dict[Any, set[str]]:
     """Hook for issue 5 (evidence vault): case id → references of visible cases sharing an evidence hash."""
     return {}
@@ -359,32 +368,18 @@ def duplicate_suggestions(user: Any, cases: list[Case]) -> dict[Any, list[str]]:
     phones = {r.callback_phone_index for r in reports.values() if r.callback_phone_index}
     links = {r.link_index for r in reports.values() if r.link_index}
     visible = visible_cases(user)
-    by_phone: dict[str, set[str]] = {}
-    by_link: dict[str, set[str]] = {}
-    for ref, phone in (
-        Report.objects.filter(case__in=visible, callback_phone_index__in=phones).values_list(
-            "case__reference", "callback_phone_index"
-        )
-        if phones
-        else []
-    ):
-        by_phone.setdefault(phone, set()).add(ref)
-    for phone, ref in (
-        Person.objects.filter(case__in=visible, phone_index__in=phones).values_list(
-            "phone_index", "case__reference"
-        )
-        if phones
-        else []
-    ):
-        by_phone.setdefault(phone, set()).add(ref)
-    for ref, link in (
-        Report.objects.filter(case__in=visible, link_index__in=links).values_list(
-            "case__reference", "link_index"
-        )
-        if links
-        else []
-    ):
-        by_link.setdefault(link, set()).add(ref)
+    by_phone = _references_by_index(
+        Report.objects.filter(case__in=visible, callback_phone_index__in=phones),
+        "callback_phone_index",
+        phones,
+    )
+    for index, refs in _references_by_index(
+        Person.objects.filter(case__in=visible, phone_index__in=phones), "phone_index", phones
+    ).items():
+        by_phone.setdefault(index, set()).update(refs)
+    by_link = _references_by_index(
+        Report.objects.filter(case__in=visible, link_index__in=links), "link_index", links
+    )
     evidence = evidence_hash_matches(user, cases)
     out: dict[Any, list[str]] = {}
     for case in cases:
