@@ -73,17 +73,17 @@ class UnknownIndicator(LookupError):
     """No indicator has that code; `amparo indicators list` shows the codes."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Indicator:
     code: str
     name: Promise
     definition: Promise
     numerator: Promise
-    denominator: Promise | None
+    denominator: Promise | None = None  # counts and medians have none; shares name theirs
     unit: str
     disaggregations: tuple[str, ...]
     source: Promise
-    version: str
+    version: str = "1"  # raise it when the definition or the computation changes
     kind: str
     available: bool = True
     note: Promise | str = ""
@@ -113,11 +113,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "number of cases per area."
         ),
         numerator=_("Cases received in the period."),
-        denominator=None,
         unit=COUNT,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
-        version="1",
         kind="cases",
     ),
     Indicator(
@@ -128,11 +126,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "A case with several forms is counted under each of them."
         ),
         numerator=_("Mentions of each form among cases received in the period."),
-        denominator=None,
         unit=COUNT,
         disaggregations=(FORM, PROVINCE),
         source=SOURCE_CASES,
-        version="1",
         kind="case_forms",
     ),
     Indicator(
@@ -143,11 +139,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "A case involving several platforms is counted under each of them."
         ),
         numerator=_("Mentions of each platform among cases received in the period."),
-        denominator=None,
         unit=COUNT,
         disaggregations=(PLATFORM, PROVINCE),
         source=SOURCE_CASES,
-        version="1",
         kind="case_platforms",
     ),
     Indicator(
@@ -157,11 +151,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "Children (under 18, or of unrecorded age) recorded as victims in cases received in the period."
         ),
         numerator=_("Persons with the role victim, not recorded as adults, in cases received in the period."),
-        denominator=None,
         unit=PERSONS,
         disaggregations=(SEX, AGE_BAND, PROVINCE, DISTRICT),
         source=SOURCE_CASES,
-        version="1",
         kind="victims",
     ),
     Indicator(
@@ -174,11 +166,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "online-only contact."
         ),
         numerator=_("Persons with the role offender in cases received in the period."),
-        denominator=None,
         unit=PERSONS,
         disaggregations=(KNOWN, RELATIONSHIP, PROVINCE),
         source=SOURCE_CASES,
-        version="1",
         kind="offenders",
     ),
     Indicator(
@@ -189,11 +179,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "who told several people is counted under each of them."
         ),
         numerator=_("Mentions of each kind of person told, among child victims."),
-        denominator=None,
         unit=PERSONS,
         disaggregations=(DISCLOSURE,),
         source=SOURCE_CASES,
-        version="1",
         kind="disclosure",
     ),
     Indicator(
@@ -208,7 +196,6 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=(SEX, AGE_BAND, PROVINCE),
         source=SOURCE_CASES,
-        version="1",
         kind="told_no_one",
     ),
     Indicator(
@@ -224,7 +211,6 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
-        version="1",
         kind="police_72h",
     ),
     Indicator(
@@ -235,11 +221,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "agency, for cases first referred in the period."
         ),
         numerator=_("Days from report to first referral."),
-        denominator=None,
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
-        version="1",
         kind="median_referral",
     ),
     Indicator(
@@ -250,11 +234,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "investigation, for cases that did so in the period."
         ),
         numerator=_("Days from report to the first change of status to under investigation."),
-        denominator=None,
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
-        version="1",
         kind="median_investigation",
     ),
     Indicator(
@@ -265,11 +247,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "prosecutor, for cases that did so in the period."
         ),
         numerator=_("Days from report to the first change of status to with prosecutor."),
-        denominator=None,
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
-        version="1",
         kind="median_charge",
     ),
     Indicator(
@@ -280,11 +260,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "convicted or acquitted), for verdicts given in the period."
         ),
         numerator=_("Days from report to the first verdict."),
-        denominator=None,
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
-        version="1",
         kind="median_verdict",
     ),
     Indicator(
@@ -299,7 +277,6 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=(STAGE,),
         source=SOURCE_CASES,
-        version="1",
         kind="funnel",
     ),
     Indicator(
@@ -310,11 +287,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "from a foreign police force or a hotline network)."
         ),
         numerator=_("Cases received through the international channel."),
-        denominator=None,
         unit=COUNT,
         disaggregations=_PLACE,
         source=SOURCE_CASES,
-        version="1",
         kind="intl_received",
     ),
     Indicator(
@@ -329,7 +304,6 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=_PLACE,
         source=SOURCE_CASES,
-        version="1",
         kind="intl_acted",
         note=_(
             "Partial: only investigation and referral are recorded as action; replies to the foreign "
@@ -344,11 +318,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "material, by the date of the first match in the period."
         ),
         numerator=_("Cases with a first known-material match in the period."),
-        denominator=None,
         unit=COUNT,
         disaggregations=(PROVINCE,),
         source=SOURCE_EVIDENCE,
-        version="1",
         kind="hash_matches",
     ),
     Indicator(
@@ -358,11 +330,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "Median number of days between a removal request to a platform and the content being taken down."
         ),
         numerator=_("Days from removal request to removal."),
-        denominator=None,
         unit=DAYS,
         disaggregations=(PLATFORM,),
         source=SOURCE_EVIDENCE,
-        version="1",
         kind="unavailable",
         available=False,
         note=_("Source not yet recorded: removal requests and take-downs are not recorded yet."),
@@ -379,7 +349,6 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=(SEX, AGE_BAND, PROVINCE),
         source=SOURCE_CASES,
-        version="1",
         kind="unavailable",
         available=False,
         note=_("Source not yet recorded: handing over the rights information package is not recorded yet."),
@@ -393,11 +362,9 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
             "provincial capital."
         ),
         numerator=_("Participants in training sessions held in the period."),
-        denominator=None,
         unit=PERSONS,
         disaggregations=(PROVINCE, AREA),
         source=SOURCE_TRAINING,
-        version="1",
         kind="training",
     ),
 )
