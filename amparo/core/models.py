@@ -8,6 +8,7 @@ from functools import cached_property
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from amparo.core.roles import Role
@@ -282,3 +283,61 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head {self.chain}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for a service account (or a person's script) calling a staff API.
+
+    Only the SHA-256 of the token is stored (tokens are 256-bit random, so a fast hash is safe); the
+    first characters (`prefix`) are kept in clear to find the row and to name the token in lists.
+    The token acts as its user: the same roles, scope and access policy apply.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"token {self.prefix}…"
+
+
+class Notification(models.Model):
+    """An in-app notice to one user (also e-mailed). It holds a kind, a link and the case reference,
+    never personal data; its text is rendered in the reader's language when shown."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=48)
+    reference = models.CharField(max_length=32, blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    # Deduplication: one notice per (recipient, key), e.g. one overdue notice per case and deadline.
+    dedup_key = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedup_key"],
+                condition=~models.Q(dedup_key=""),
+                name="unique_notification_dedup",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient_id}"

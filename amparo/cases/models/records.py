@@ -127,6 +127,22 @@ class Case(SyncedModel):
     narrative = EncryptedTextField(_("narrative"))
     risk_flags = models.JSONField(_("risk flags"), default=list, blank=True)
     is_demo = models.BooleanField(_("synthetic demo case"), default=False)
+    # Time limits (amparo.cases.deadlines): due times follow the priority's targets; a case is
+    # acknowledged when first triaged or assigned, and acted on when referred, investigated or closed.
+    acknowledge_due_at = models.DateTimeField(_("acknowledge by"), null=True, blank=True)
+    action_due_at = models.DateTimeField(_("act by"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    actioned_at = models.DateTimeField(_("acted on"), null=True, blank=True)
+    # A duplicate merged into another case stays in the database (un-merge restores it).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_cases",
+        verbose_name=_("merged into"),
+    )
+    merged_at = models.DateTimeField(_("merged"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -135,6 +151,8 @@ class Case(SyncedModel):
         indexes = [
             models.Index(fields=["owning_agency", "status"]),
             models.Index(fields=["province", "received_at"]),
+            models.Index(fields=["owning_agency", "acknowledged_at", "acknowledge_due_at"]),
+            models.Index(fields=["owning_agency", "actioned_at", "action_due_at"]),
         ]
 
     def __str__(self) -> str:
@@ -288,6 +306,19 @@ class Referral(SyncedModel):
         max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.PENDING, db_index=True
     )
     reason = EncryptedTextField(_("reason"))
+    urgency = models.CharField(_("urgency"), max_length=12, choices=Priority.choices, default=Priority.NORMAL)
+    # What the receiving agency may see beyond the non-identifying case facts (ShareableField codes).
+    shared_fields = models.JSONField(_("information shared"), default=list, blank=True)
+    consent = models.ForeignKey(
+        "cases.ConsentRecord",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name=_("consent or legal basis"),
+    )
+    respond_by = models.DateTimeField(_("answer by"), null=True, blank=True)
+    decision_reason = EncryptedTextField(_("reason for the decision"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
