@@ -1,9 +1,14 @@
 from django.urls import path
 
-from amparo.cases import views
+from amparo.cases.views import core, justice, relations, rights, services
 
 app_name = "cases"
+# Each area's routes are more specific ("<reference>/services/…") and come before the case page.
 urlpatterns = [
-    path("", views.case_list, name="list"),
-    path("<str:reference>/", views.case_detail, name="detail"),
+    *services.urlpatterns,
+    *justice.urlpatterns,
+    *relations.urlpatterns,
+    *rights.urlpatterns,
+    path("", core.case_list, name="list"),
+    path("<str:reference>/", core.case_detail, name="detail"),
 ]

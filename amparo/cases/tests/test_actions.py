@@ -572,12 +572,14 @@ def test_action_is_atomic_when_the_audit_fails_after_the_write(
 
 
 def test_every_action_is_covered_by_the_atomicity_test() -> None:
+    from amparo.cases.actions import core
+
     public = {
         name
-        for name in dir(actions)
+        for name in dir(core)
         if not name.startswith("_")
-        and callable(getattr(actions, name))
-        and getattr(getattr(actions, name), "__module__", "") == actions.__name__
+        and callable(getattr(core, name))
+        and getattr(getattr(core, name), "__module__", "") == core.__name__
     }
     lookups = {"find_persons_by_phone", "find_persons_by_name"}
     assert public - lookups == set(SCENARIOS)

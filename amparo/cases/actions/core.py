@@ -38,6 +38,19 @@ from amparo.core.models import Agency, District, Province
 from amparo.core.policy import can
 from amparo.lib import normalise
 
+__all__ = [
+    "add_note",
+    "add_person",
+    "assign_case",
+    "create_case",
+    "decide_referral",
+    "find_persons_by_name",
+    "find_persons_by_phone",
+    "refer_case",
+    "revoke_referral",
+    "transition_case",
+]
+
 
 def _actor_user(actor: Any) -> Any:
     """The staff user behind an actor, or None for a public channel or the system."""

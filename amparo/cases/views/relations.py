@@ -1,0 +1,5 @@
+"""Case pages for relations (issue 4)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
