@@ -22,6 +22,10 @@ if NODE_ROLE not in {"national", "district"}:
     raise ConfigError(f"AMPARO_NODE_ROLE must be 'national' or 'district'; got {NODE_ROLE!r}.")
 # Which installation created a record (district nodes synchronise with the national server).
 ORIGIN = env_str("AMPARO_ORIGIN", "national")
+# A district node warns its users when it has not synchronised for this long (hours); `amparo sync --watch`
+# and the worker synchronise every AMPARO_SYNC_INTERVAL seconds.
+SYNC_WARN_AFTER_HOURS = env_int("AMPARO_SYNC_WARN_AFTER_HOURS", 72, minimum=1)
+SYNC_INTERVAL = env_int("AMPARO_SYNC_INTERVAL", 300, minimum=10)
 
 
 def _demo_key_file(name: str) -> str | None:
@@ -77,6 +81,7 @@ INSTALLED_APPS = [
     "amparo.intake",
     "amparo.evidence",
     "amparo.observatory",
+    "amparo.sync",
     "amparo.demo",
 ]
 
@@ -112,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "amparo.core.context_processors.amparo",
+                "amparo.sync.context_processors.sync_state",
             ],
         },
     },

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("amparo.intake.urls")),
     path("evidence/", include("amparo.evidence.urls")),
     path("observatory/", include("amparo.observatory.urls")),
+    path("sync/", include("amparo.sync.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),
 ]

@@ -296,3 +296,10 @@ def rewrap_all(actor: Any = None, *, batch: int = 200, progress: Callable[[int],
         with transaction.atomic():
             audit.record(actor, EvidenceAudit.KEYS_REWRAP, ("evidence.evidenceitem", ""), ["wrapped_key"])
     return done
+
+
+def read_staged(record: Any, *, storage: EvidenceStorage | None = None) -> Iterator[bytes]:
+    """The plaintext of a sealed record that is not an evidence item (a piece of a file still arriving
+    from a district node: `amparo.sync.models.FilePiece`), verified like an item's. No custody event is
+    recorded on failure (there is no item yet): the caller rejects the piece and asks for it again."""
+    return _decrypt_chunks(record, storage or get_storage())

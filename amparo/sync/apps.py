@@ -1,0 +1,31 @@
+import datetime as dt
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncConfig(AppConfig):
+    name = "amparo.sync"
+    label = "sync"
+    verbose_name = _("District nodes and synchronisation")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from amparo.cases.panels import register_panel
+        from amparo.core import schedule
+        from amparo.sync import policy  # noqa: F401  (registers the rules)
+        from amparo.sync.views import PANEL
+
+        register_panel(PANEL)
+        from amparo.sync.actions import register_wipe_hook
+        from amparo.sync.files import wipe_evidence
+
+        register_wipe_hook(wipe_evidence)
+        if settings.NODE_ROLE == "district":
+            from amparo.sync.tasks import sync_job
+
+            schedule.register_periodic(
+                "sync.sync", every=dt.timedelta(seconds=settings.SYNC_INTERVAL), job=sync_job
+            )
