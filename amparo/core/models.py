@@ -341,3 +341,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id}"
+
+
+class PeriodicJobState(models.Model):
+    """When a periodic job (amparo.core.schedule) is next due, whether a run is under way, and how its
+    last run went: one row per registered job, shared by every worker. No personal data."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    next_due_at = models.DateTimeField()
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_ok = models.BooleanField(null=True)
+    last_count = models.BigIntegerField(null=True, blank=True)
+    runs = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"periodic job {self.name}"

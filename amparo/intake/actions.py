@@ -8,13 +8,15 @@ entries, and a function returns only after that transaction has committed.
 from __future__ import annotations
 
 import io
+import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldError, PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -85,8 +87,27 @@ def _require(user: Any, permission: IntakePermission, obj: Any = None) -> None:
         raise PermissionDenied
 
 
+# The web form's routing agency is remembered per process for a few seconds (every report needs it).
+_WEB_AGENCY_SECONDS = 10.0
+_web_agency: list[tuple[Agency, float]] = []
+
+
+def forget_web_agency() -> None:
+    _web_agency.clear()
+
+
 def default_web_agency() -> Agency:
-    """The routing agency of an active web channel if the channels configuration has one, else the helpline."""
+    """The routing agency of an active web channel if the channels configuration has one, else the
+    helpline (remembered for `_WEB_AGENCY_SECONDS`)."""
+    now = time.monotonic()
+    if _web_agency and _web_agency[0][1] > now:
+        return _web_agency[0][0]
+    agency = _find_web_agency()
+    _web_agency[:] = [(agency, now + _WEB_AGENCY_SECONDS)]
+    return agency
+
+
+def _find_web_agency() -> Agency:
     try:
         channel_model = apps.get_model("intake", "Channel")
     except LookupError:
@@ -152,8 +173,69 @@ def _create(
     language = (language or "pt")[:8]
     if attachment:
         _check_image(attachment)
+    details: dict[str, Any] = {
+        "channel_kind": channel_kind,
+        "owning_agency": owning_agency,
+        "forms": forms,
+        "platforms": platforms,
+        "who_affected": who_affected,
+        "province": province,
+        "district": district,
+        "narrative": narrative,
+        "link_or_account": link_or_account,
+        "incident_when": incident_when,
+        "callback_phone": callback_phone,
+        "callback_consented": callback_consented,
+        "language": language,
+        "immediate_danger": immediate_danger,
+        "partial": partial,
+        "read_aloud": read_aloud,
+        "caller_type": caller_type,
+        "action_taken": action_taken,
+        "suggested_agency": suggested_agency,
+        "attachment": attachment,
+    }
     receipt, digest = receipts.allocate()  # outside the transaction: Argon2 is the slow part
-    with transaction.atomic():
+    try:
+        return _store(actor, receipt=receipt, digest=digest, **details)
+    except IntegrityError:
+        # A receipt is drawn without asking the database first (a collision has a chance of about 10^-16
+        # per report); if the unique index refused it, nothing was stored: draw again, checking first.
+        if not Report.objects.filter(receipt_hash=digest).exists():
+            raise
+    receipt, digest = receipts.allocate(check=True)
+    return _store(actor, receipt=receipt, digest=digest, **details)
+
+
+def _store(
+    actor: Any,
+    *,
+    receipt: str,
+    digest: str,
+    channel_kind: str,
+    owning_agency: Agency,
+    forms: list[str],
+    platforms: list[str],
+    who_affected: str,
+    province: Province | None,
+    district: District | None,
+    narrative: str,
+    link_or_account: str,
+    incident_when: str,
+    callback_phone: str,
+    callback_consented: bool,
+    language: str,
+    immediate_danger: bool,
+    partial: bool,
+    read_aloud: bool,
+    caller_type: str,
+    action_taken: str,
+    suggested_agency: Agency | None,
+    attachment: bytes | None,
+) -> SubmittedReport:
+    """The case, the report (and screenshot) and their audit entries, in one transaction; the entries
+    are appended together at its end (`audit.batch`)."""
+    with transaction.atomic(), audit.batch():
         case = case_actions.create_case(
             actor,
             channel=channel_kind,
@@ -326,7 +408,7 @@ def plain_status(case: Case) -> str:
 def _replace_read_aloud(actor: audit.Actor, report: Report) -> str | None:
     if not report.receipt_read_aloud:
         return None
-    receipt, digest = receipts.allocate()
+    receipt, digest = receipts.allocate(check=True)
     with transaction.atomic():
         updated = Report.objects.filter(pk=report.pk, receipt_read_aloud=True).update(
             receipt_hash=digest, receipt_read_aloud=False
@@ -503,13 +585,42 @@ def mark_not_ocsea(user: Any, case: Case, reason: str) -> None:
     case_actions.transition_case(user, case, Status.CLOSED, reason=reason.strip(), outcome=Outcome.NO_OFFENCE)
 
 
-def refer_from_triage(user: Any, case: Case, to_agency: Agency, reason: str) -> None:
-    """Accept the report and refer it in one step (received → triaged → referred)."""
+def refer_from_triage(
+    user: Any,
+    case: Case,
+    to_agency: Agency,
+    reason: str,
+    *,
+    child_consent: str,
+    caregiver_consent: str,
+    legal_basis: str = "",
+    justification: str = "",
+    shared_fields: Iterable[str] = (),
+) -> None:
+    """Accept the report and refer it in one step (received → triaged → referred), recording the consent
+    to share (or the legal basis) that the referral needs. The referral's urgency is the case's priority."""
     _require(user, IntakePermission.TRIAGE, case)
     with transaction.atomic():
         if case.status == Status.RECEIVED:
             case_actions.transition_case(user, case, Status.TRIAGED, reason=_("Accepted in triage."))
-        case_actions.refer_case(user, case, to_agency, reason=reason)
+        consent = case_actions.record_consent(
+            user,
+            case,
+            purpose=_("Referral to %(agency)s") % {"agency": to_agency.short_name},
+            child_consent=child_consent,
+            caregiver_consent=caregiver_consent,
+            legal_basis=legal_basis,
+            justification=justification,
+        )
+        case_actions.refer_case(
+            user,
+            case,
+            to_agency,
+            reason=reason,
+            consent=consent,
+            shared_fields=shared_fields,
+            urgency=case.priority,
+        )
         case_actions.transition_case(user, case, Status.REFERRED, reason=reason)
 
 

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -8,10 +10,25 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Intake")
 
     def ready(self) -> None:
+        from amparo.cases.timeline import register_timeline_source
         from amparo.cases.views import register_case_links
+        from amparo.core import ratelimit as core_ratelimit
+        from amparo.core.schedule import register_periodic
         from amparo.core.views import register_home_links
-        from amparo.intake import policy  # noqa: F401  (registers the intake access rules)
+        from amparo.intake import (
+            policy,  # noqa: F401  (registers the intake access rules)
+            tasks,
+        )
         from amparo.intake.home import case_links, home_links
+        from amparo.intake.ratelimit import check_and_consume
+        from amparo.intake.timeline import intake_history
 
         register_home_links(home_links)
         register_case_links(case_links)
+        core_ratelimit.register_backend(check_and_consume)  # shared buckets for every app
+        register_timeline_source(intake_history)
+        # Outgoing SMS whose retry is due (back-off), and USSD sessions left open (amparo.intake.tasks).
+        register_periodic("intake.send_due_sms", every=dt.timedelta(minutes=1), job=tasks.send_due_sms)
+        register_periodic(
+            "intake.expire_ussd_sessions", every=dt.timedelta(minutes=5), job=tasks.expire_stale_ussd_sessions
+        )

@@ -6,6 +6,7 @@ URL and never on the server until the last step is sent.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django import forms as dj
@@ -13,6 +14,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from amparo.cases.models import ConsentAnswer, LegalBasis, ShareableField
 from amparo.cases.taxonomy import Form, Platform
 from amparo.core.models import Agency, District, Province
 from amparo.intake import actions, receipts
@@ -73,13 +75,25 @@ def load_state(token: str) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
+# Districts change only with a migration: the grouped list is read once per process every few minutes.
+_DISTRICTS_SECONDS = 300.0
+_districts: list[tuple[list[tuple[str, list[tuple[str, str]]]], float]] = []
+
+
+def forget_districts() -> None:
+    _districts.clear()
+
+
 def _districts_grouped() -> list[tuple[str, list[tuple[str, str]]]]:
-    grouped: dict[str, list[tuple[str, str]]] = {}
-    for code, name, province in District.objects.values_list("code", "name", "province__name").order_by(
-        "province_id", "name"
-    ):
-        grouped.setdefault(province, []).append((code, name))
-    return [("", [("", _("I do not know"))]), *grouped.items()]
+    now = time.monotonic()
+    if not _districts or _districts[0][1] <= now:
+        grouped: dict[str, list[tuple[str, str]]] = {}
+        for code, name, province in District.objects.values_list("code", "name", "province__name").order_by(
+            "province_id", "name"
+        ):
+            grouped.setdefault(province, []).append((code, name))
+        _districts[:] = [(list(grouped.items()), now + _DISTRICTS_SECONDS)]
+    return [("", [("", _("I do not know"))]), *_districts[0][0]]
 
 
 class WhoStep(dj.Form):
@@ -272,6 +286,26 @@ class NotOcseaForm(dj.Form):
 class ReferForm(dj.Form):
     to_agency = dj.ModelChoiceField(label=_("Refer to"), queryset=Agency.objects.filter(active=True))
     reason = dj.CharField(label=_("Reason"), max_length=500)
+    # What the other agency may see beyond the non-identifying facts, and the consent (or legal basis)
+    # that allows sharing at all: amparo.cases.actions.refer_case checks them.
+    shared_fields = dj.MultipleChoiceField(
+        label=_("Information to share"),
+        choices=ShareableField.choices,
+        required=False,
+        widget=dj.CheckboxSelectMultiple,
+    )
+    child_consent = dj.ChoiceField(
+        label=_("The child's consent"), choices=ConsentAnswer.choices, initial=ConsentAnswer.NOT_ASKED
+    )
+    caregiver_consent = dj.ChoiceField(
+        label=_("The caregiver's consent"), choices=ConsentAnswer.choices, initial=ConsentAnswer.NOT_ASKED
+    )
+    legal_basis = dj.ChoiceField(
+        label=_("Legal basis for sharing without consent"),
+        choices=[("", _("None: the child and the caregiver consented")), *LegalBasis.choices[1:]],
+        required=False,
+    )
+    justification = dj.CharField(label=_("Why the legal basis applies"), max_length=2000, required=False)
 
 
 class MergeForm(dj.Form):

@@ -20,6 +20,8 @@ def home_links(user: Any) -> list[Ability]:
         links.append(Ability(gettext_lazy("Record a visit"), reverse("intake:desk")))
     if can(user, IntakePermission.TRIAGE):
         links.append(Ability(gettext_lazy("New reports"), reverse("intake:triage")))
+    if can(user, IntakePermission.CYBERTIP_IMPORT):
+        links.append(Ability(gettext_lazy("Import a CyberTipline referral"), reverse("intake:cybertip")))
     return links
 
 

@@ -88,11 +88,13 @@ def lookup(receipt: str) -> Report | None:
     return found if digits is not None else None
 
 
-def allocate() -> tuple[str, str]:
-    """A new receipt and its hash, drawing again in the (10^-16 per report) case of a collision."""
+def allocate(*, check: bool = False) -> tuple[str, str]:
+    """A new receipt and its hash: one Argon2id hash. The receipt hash is unique in the database, so a
+    caller may store it straight away and draw again (with `check=True`, which asks the database first)
+    in the (10^-16 per report) case of a collision."""
     for _attempt in range(5):
         receipt = new_receipt()
         digest = receipt_hash(receipt)
-        if not Report.objects.filter(receipt_hash=digest).exists():
+        if not check or not Report.objects.filter(receipt_hash=digest).exists():
             return receipt, digest
     raise RuntimeError("could not allocate an unused receipt")

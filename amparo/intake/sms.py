@@ -33,8 +33,8 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from amparo.cases.taxonomy import Form
 from amparo.core import audit, crypto
-from amparo.core.models import Agency, Province
-from amparo.intake import gsm, ratelimit, receipts, tasks
+from amparo.core.models import Agency, DataKey, Province
+from amparo.intake import gsm, hooks, ratelimit, receipts, tasks
 from amparo.intake.models import (
     Channel,
     ChannelAudit,
@@ -43,7 +43,7 @@ from amparo.intake.models import (
     SmsConversation,
     WhoAffected,
 )
-from amparo.lib import normalise
+from amparo.lib import envelope, normalise
 
 MAX_REPLY_PARTS = 3
 MAX_DETAILS_CHARS = 2000
@@ -251,6 +251,9 @@ class _Conversation:
     def step(self, text: str) -> str:
         words = keyword_form(text).split(" ")
         head = words[0] if words else ""
+        hooked = self.hooked(text, words)
+        if hooked is not None:
+            return hooked
         if len(words) == 1 and head in LANGUAGE_KEYWORDS and _offered(self.channel, LANGUAGE_KEYWORDS[head]):
             self.conv.language = LANGUAGE_KEYWORDS[head]
             translation.activate(self.conv.language)
@@ -269,6 +272,25 @@ class _Conversation:
             self.conv.state = SmsConversation.State.WHAT
             return prompt_for(self.conv.state)
         return self.answer(text)
+
+    def hooked(self, text: str, words: list[str]) -> str | None:
+        """A reply from another app's keyword or pending exchange (amparo.intake.hooks), if one claims it."""
+        ctx = hooks.SmsContext(
+            channel=self.channel,
+            phone=self.incoming.phone,
+            phone_norm=self.phone_norm,
+            text=text,
+            words=tuple(w for w in words if w),
+            language=self.conv.language,
+            conversation_idle=self.conv.state == SmsConversation.State.IDLE,
+            actor=self.actor,
+        )
+        answer = hooks.handle_sms(ctx)
+        if answer is None:
+            return None
+        if answer.end_conversation:
+            self.reset()
+        return answer.reply
 
     def check_status(self, receipt_text: str) -> str:
         if not ratelimit.check_and_consume(
@@ -368,8 +390,24 @@ class _Conversation:
         return done_reply(submitted.receipt)
 
 
+def phone_indexes(phone_norm: str) -> tuple[str, list[str]]:
+    """The blind index of a normalised number under the active index key, and every index it may have
+    while an index-key rotation is under way (active first), from one read of the index keys. Call it
+    inside the transaction that stores the index (as `crypto.blind_index` requires)."""
+    crypto.lock_index_key()
+    rows = list(
+        DataKey.objects.filter(purpose=DataKey.Purpose.INDEX, retired_at__isnull=True)
+        .order_by("-active", "-pk")
+        .values_list("pk", "active")
+    )
+    if not rows or not rows[0][1]:  # no index key yet: let crypto create it
+        return crypto.blind_index(phone_norm), crypto.blind_index_candidates(phone_norm)
+    candidates = [envelope.blind_index(crypto.data_key(pk), phone_norm) for pk, _active in rows]
+    return candidates[0], candidates
+
+
 def _lock_conversation(channel: Channel, phone_norm: str) -> SmsConversation:
-    candidates = crypto.blind_index_candidates(phone_norm)
+    index, candidates = phone_indexes(phone_norm)
     conv = (
         SmsConversation.objects.select_for_update()
         .filter(channel=channel, phone_index__in=candidates)
@@ -379,7 +417,7 @@ def _lock_conversation(channel: Channel, phone_norm: str) -> SmsConversation:
         return conv
     try:
         with transaction.atomic():
-            return SmsConversation.objects.create(channel=channel, phone_index=crypto.blind_index(phone_norm))
+            return SmsConversation.objects.create(channel=channel, phone_index=index)
     except IntegrityError:  # a concurrent first message of the same phone created it
         return SmsConversation.objects.select_for_update().get(channel=channel, phone_index__in=candidates)
 
@@ -388,12 +426,10 @@ def receive(channel: Channel, incoming: Incoming) -> Outcome:
     """Store one inbound SMS, advance its conversation and queue the reply, in one transaction."""
     phone_norm = normalise.phone(incoming.phone)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit.batch():
             conv = _lock_conversation(channel, phone_norm)  # serialises messages of one phone
-            if InboundMessage.objects.filter(
-                channel=channel, provider_message_id=incoming.provider_message_id
-            ).exists():
-                return Outcome(duplicate=True)
+            # A repeated provider id fails this insert on its unique constraint: the IntegrityError rolls
+            # the whole transaction back (nothing stored, nothing queued) and is answered below.
             late = bool(incoming.sent_at and conv.last_message_at and incoming.sent_at < conv.last_message_at)
             message = InboundMessage.objects.create(
                 channel=channel,
@@ -410,7 +446,14 @@ def receive(channel: Channel, incoming: Incoming) -> Outcome:
             reply = None
             with translation.override(conv.language):
                 if late:
-                    if conv.state == SmsConversation.State.DETAILS and incoming.text.strip():
+                    # Out of order: the conversation does not move, but another app's keyword still counts
+                    # (a late PARAR must still stop an awareness subscription).
+                    reply = step.hooked(incoming.text, keyword_form(incoming.text).split(" "))
+                    if (
+                        reply is None
+                        and conv.state == SmsConversation.State.DETAILS
+                        and incoming.text.strip()
+                    ):
                         step.add_details(incoming.text)
                 else:
                     try:
@@ -420,11 +463,12 @@ def receive(channel: Channel, incoming: Incoming) -> Outcome:
                         reply = gave_up_reply()
                     conv.last_message_at = incoming.sent_at or timezone.now()
             conv.save()
-            # Writes first, audit entries last: appending an entry locks the chain head until the commit.
-            # One entry covers the message and the conversation step it made (the conversation is this
-            # action's state); the queued reply and any report have their own.
+            # The audit entries are appended together when the batch ends, just before the commit, so the
+            # chain head is locked only briefly. One entry covers the message and the conversation step it
+            # made (the conversation is this action's state); the queued reply and any report have their own.
+            sent = None
             if reply is not None:
-                queue_reply(actor, channel, message, incoming.phone, conv.phone_index, reply)
+                sent = queue_reply(actor, channel, message, incoming.phone, conv.phone_index, reply).text
             fields = [
                 "text",
                 "phone_index",
@@ -433,9 +477,7 @@ def receive(channel: Channel, incoming: Incoming) -> Outcome:
                 "conversation.narrative",
             ]
             audit.record(actor, ChannelAudit.SMS_RECEIVE, message, fields)
-            return Outcome(
-                duplicate=False, reply=sms_text(reply) if reply else None, report_created=step.report_created
-            )
+            return Outcome(duplicate=False, reply=sent, report_created=step.report_created)
     except IntegrityError:
         if InboundMessage.objects.filter(
             channel=channel, provider_message_id=incoming.provider_message_id

@@ -3,10 +3,10 @@
 - `send_sms(message_id)`: one attempt to hand an outgoing SMS to its provider. A retryable failure
   schedules the next attempt with exponential back-off (`AMPARO_SMS_RETRY_BASE_SECONDS` x 2^(n-1)); after
   `AMPARO_SMS_MAX_ATTEMPTS` the message is marked failed. With a backend that cannot defer (the
-  immediate backend of the tests) the next attempt waits for `send_due_sms`, which the worker's periodic
-  `amparo channels send_due` (or a test) runs.
-- `expire_ussd_sessions()`: closes stale USSD sessions, keeping a partial report when call-back was
-  consented.
+  immediate backend of the tests) the next attempt waits for `send_due_sms`, a periodic job (every
+  minute, registered in IntakeConfig.ready(); `amparo worker` runs it, as does `amparo channels send_due`).
+- `expire_stale_ussd_sessions()`: closes stale USSD sessions, keeping a partial report when call-back was
+  consented (a periodic job every five minutes; also the task `expire_ussd_sessions`).
 
 Arguments are ids only: the number and text are loaded, decrypted, inside the task.
 """
@@ -19,6 +19,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
 
 from amparo.core import audit
 from amparo.intake import conf
@@ -108,8 +109,13 @@ def schedule_retry(message_id: str, when: dt.datetime) -> None:
 
 
 def enqueue_send(message_id: str) -> None:
-    """Queue the first attempt once the current transaction commits."""
-    transaction.on_commit(lambda: send_sms.enqueue(str(message_id)))
+    """Queue the first attempt. With the database queue, the task row is written in the current
+    transaction (it commits, or not, with the message: no second commit, and no message left without its
+    task); a backend that runs tasks elsewhere gets it once the transaction has committed."""
+    if isinstance(send_sms.get_backend(), DatabaseBackend):
+        send_sms.enqueue(str(message_id))
+    else:
+        transaction.on_commit(lambda: send_sms.enqueue(str(message_id)))
 
 
 @task()
@@ -131,8 +137,12 @@ def send_due_sms(limit: int = 500) -> int:
     return len(ids)
 
 
-@task()
-def expire_ussd_sessions() -> int:
+def expire_stale_ussd_sessions() -> int:
     from amparo.intake import ussd
 
     return ussd.expire_stale_sessions()
+
+
+@task()
+def expire_ussd_sessions() -> int:
+    return expire_stale_ussd_sessions()

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from amparo.core import audit, crypto
 from amparo.core.models import District, Province
-from amparo.intake import conf, gsm, ratelimit, receipts
+from amparo.intake import conf, gsm, hooks, ratelimit, receipts
 from amparo.intake.models import Channel, ChannelAudit, UssdSession, WhoAffected
 from amparo.intake.sms import RECEIPT_CHECKS_PER_HOUR, WHAT_CHOICES, WHO_CHOICES, choice, routing_agency
 from amparo.lib import normalise
@@ -148,7 +148,7 @@ class _Machine:
                 _("Report abuse"),
                 _("Get help now"),
                 _("Check a report"),
-            ]
+            ] + [str(entry.label) for entry in hooks.ussd_entries()]
         if state == S.WHAT:
             return _("What happened?"), [str(label) for _code, label in WHAT_CHOICES]
         if state == S.CALLBACK:
@@ -210,6 +210,8 @@ class _Machine:
 
     def handle(self, text: str) -> str:
         state = self.session.state
+        if self.session.answers.get("hook"):
+            return self.hooked(text)
         if state == S.RECEIPT:
             return self.check_receipt(text)
         n = self.pick(text)
@@ -231,6 +233,9 @@ class _Machine:
                         "In danger now? Call the police on 112. Linha Fala Crianca child helpline: 116, free, day and night. They will tell you the nearest service."
                     )
                 )
+            if n > 3:  # an option another app added (amparo.intake.hooks)
+                self.session.answers = {**self.session.answers, "hook": hooks.ussd_entries()[n - 4].key}
+                return self.hooked(None)
             return self.go(S.RECEIPT)
         if state == S.WHAT:
             return self.go(S.CALLBACK, form=str(WHAT_CHOICES[n - 1][0]))
@@ -252,6 +257,28 @@ class _Machine:
                 district=options[n - 1].code if n <= len(options) else "",
             )
         raise ValueError(f"unknown USSD state {state!r}")
+
+    def hooked(self, text: str | None) -> str:
+        """Hand the session to the app whose menu option was chosen, until it ends the session."""
+        entry = hooks.ussd_entry(self.session.answers.get("hook", ""))
+        if entry is None:
+            self.close()
+            return end(_("This session has ended. Please dial again."))
+        screen = entry.handler(
+            hooks.UssdContext(
+                channel=self.channel,
+                phone=self.request.phone,
+                language=self.session.language,
+                text=text,
+                state=dict(self.session.answers.get("hook_state") or {}),
+                actor=self.actor,
+            )
+        )
+        self.session.answers = {**self.session.answers, "hook_state": screen.state}
+        if screen.end:
+            self.close()
+            return end(screen.text)
+        return con(screen.text)
 
     def check_receipt(self, text: str) -> str:
         phone = normalise.phone(self.request.phone)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,10 +48,39 @@ def _plain(body: str, status: int = 200) -> HttpResponse:
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
 
 
+# Active channels are remembered per process for a few seconds: every webhook call needs its channel,
+# and channels change rarely. Deactivating a channel takes effect in this process at once
+# (`forget_channels`) and in the others within CHANNEL_CACHE_SECONDS. Unknown ids are never remembered
+# (a flood of random ids must not grow the cache).
+CHANNEL_CACHE_SECONDS = 10.0
+_CHANNEL_CACHE_MAX = 256
+_channel_lock = threading.Lock()
+_channels: dict[tuple[str, str], tuple[Channel, float]] = {}
+
+
+def forget_channels() -> None:
+    with _channel_lock:
+        _channels.clear()
+
+
 def _channel(channel_id: Any, kind: str) -> Channel | None:
-    return (
+    key = (str(channel_id), kind)
+    now = time.monotonic()
+    with _channel_lock:
+        cached = _channels.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    channel = (
         Channel.objects.select_related("routing_agency").filter(pk=channel_id, kind=kind, active=True).first()
     )
+    with _channel_lock:
+        if channel is None:
+            _channels.pop(key, None)
+        else:
+            if len(_channels) >= _CHANNEL_CACHE_MAX:
+                _channels.clear()
+            _channels[key] = (channel, now + CHANNEL_CACHE_SECONDS)
+    return channel
 
 
 def _field(request: HttpRequest, name: str, pattern: re.Pattern[str], *, required: bool = True) -> str:

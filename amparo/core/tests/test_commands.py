@@ -33,7 +33,7 @@ from django_tasks import task
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
-from amparo.core import audit, crypto, health
+from amparo.core import audit, crypto, health, schedule
 from amparo.core.audit import CoreAudit
 from amparo.core.models import AuditEntry, DataKey
 
@@ -162,6 +162,7 @@ def test_worker_runs_queued_tasks_and_leaves_a_heartbeat(database_tasks, monkeyp
     # db_worker recycles connections between tasks; inside the test's transaction that would close
     # PostgreSQL's connection (Django's test client disconnects close_old_connections likewise).
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    monkeypatch.setattr(schedule, "_jobs", {})  # periodic jobs have their own tests (test_schedule.py)
     ran.clear()
     result = record_that_it_ran.enqueue("first")
     before = signal.getsignal(signal.SIGTERM)
@@ -350,7 +351,9 @@ def start_serve(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen, 
 
 
 def wait_for_health(process: subprocess.Popen, port: int, err: Path) -> dict[str, Any]:
-    deadline = time.monotonic() + 15
+    # Generous: `serve` checks migrations and collects static files before starting its children, and
+    # the machine running the tests may be busy.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert process.poll() is None, f"amparo serve exited early:\n{err.read_text()}"
         try:
@@ -364,9 +367,22 @@ def wait_for_health(process: subprocess.Popen, port: int, err: Path) -> dict[str
 
 
 def task_statuses(env: dict[str, str]) -> list[str]:
+    """The statuses of the test's own tasks (the worker also queues the periodic jobs)."""
     database = env["DATABASE_URL"].removeprefix("sqlite:///")
     with closing(sqlite3.connect(database)) as db:
-        return [row[0] for row in db.execute("SELECT status FROM django_tasks_database_dbtaskresult")]
+        rows = db.execute(
+            "SELECT status FROM django_tasks_database_dbtaskresult WHERE task_path LIKE '%record_that_it_ran'"
+        )
+        return [row[0] for row in rows]
+
+
+def periodic_runs(env: dict[str, str]) -> dict[str, int]:
+    """How many times each periodic job has finished, from its row in the database."""
+    database = env["DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as db:
+        return dict(
+            db.execute("SELECT name, runs FROM core_periodicjobstate WHERE last_finished_at IS NOT NULL")
+        )
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -388,6 +404,17 @@ def test_serve_runs_web_server_and_worker_and_stops_both_on_a_signal(serve_env, 
         while task_statuses(serve_env) != ["SUCCESSFUL"] and time.monotonic() < deadline:
             time.sleep(0.2)
         assert task_statuses(serve_env) == ["SUCCESSFUL"]
+        # The worker also ran the periodic jobs, each once (they are not due again for a minute or more).
+        deadline = time.monotonic() + 30
+        while "intake.send_due_sms" not in periodic_runs(serve_env) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert periodic_runs(serve_env)["intake.send_due_sms"] == 1
+        deadline = time.monotonic() + 90  # the observatory's refresh alone may take half a minute
+        while (
+            get_json(f"http://127.0.0.1:{port}/healthz")[1]["worker"]["ready_tasks"]
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
         assert get_json(f"http://127.0.0.1:{port}/healthz")[1]["worker"]["ready_tasks"] == 0
         status, _ = get_json(
             f"http://127.0.0.1:{port}/healthz?token=do-not-log-me", **{"X-Request-ID": "probe-0001-abcd"}

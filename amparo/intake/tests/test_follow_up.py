@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amparo.cases import actions as case_actions
+from amparo.conftest import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency
 from amparo.intake import actions, receipts
@@ -66,7 +67,13 @@ def test_a_referral_to_the_police_is_described_as_such(worker):
     submitted = submit()
     case = submitted.case
     case_actions.transition_case(worker, case, "triaged", reason="ok")
-    case_actions.refer_case(worker, case, Agency.objects.get(code="sernic"), reason="Investigation needed.")
+    case_actions.refer_case(
+        worker,
+        case,
+        Agency.objects.get(code="sernic"),
+        reason="Investigation needed.",
+        consent=given_consent(case, actor=worker),
+    )
     case_actions.transition_case(worker, case, "referred", reason="Investigation needed.")
     assert actions.reporter_status(submitted.receipt).status == "referred_police"
 

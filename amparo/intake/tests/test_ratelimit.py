@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from amparo.intake import ratelimit
@@ -53,3 +55,36 @@ def test_idle_buckets_are_purged() -> None:
 def test_nonsense_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         ratelimit.check_and_consume("t:x", "k", rate=0, per_seconds=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_bucket_commits_each_token_and_refuses_after_the_last() -> None:
+    results = [
+        ratelimit.check_and_consume("t:c", "+258841234567", rate=2, per_seconds=3600) for _ in range(3)
+    ]
+    assert results == [True, True, False]
+    assert RateBucket.objects.get(scope="t:c").tokens < 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_never_take_more_tokens_than_the_bucket_holds() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs concurrent connections (PostgreSQL)")
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+
+    def take() -> None:
+        barrier.wait()
+        try:
+            for _ in range(3):
+                results.append(ratelimit.check_and_consume("t:race", "k", rate=5, per_seconds=3600))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 5
+    assert len(results) == 24

@@ -1,5 +1,7 @@
 """`amparo worker`: run the background task worker (django-tasks-db's `db_worker`) with Amparo's
-defaults, and keep the heartbeat that `/healthz` reports (see amparo.core.health).
+defaults, keep the heartbeat that `/healthz` reports (see amparo.core.health), and queue the periodic
+jobs when they are due (amparo.core.schedule; a thread checks every SCHEDULE_INTERVAL seconds, and
+`--batch` queues the due ones once before running the queue), so that they run between tasks.
 
 SIGINT or SIGTERM stops it gracefully: the task under way finishes first (a second signal aborts it).
 """
@@ -13,10 +15,13 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection
 
-from amparo.core import health
+from amparo.core import health, schedule
 
 logger = logging.getLogger(__name__)
+
+SCHEDULE_INTERVAL = 10  # seconds between checks for due periodic jobs
 
 
 def _beat(stop: threading.Event) -> None:
@@ -25,6 +30,21 @@ def _beat(stop: threading.Event) -> None:
             health.touch_heartbeat()
         except OSError as exc:  # a full or read-only disk must not stop the tasks
             logger.warning("cannot touch the worker heartbeat (%s)", type(exc).__name__)
+
+
+def queue_due_jobs() -> None:
+    try:
+        schedule.enqueue_due()
+    except DatabaseError as exc:  # a locked or unreachable database: try again at the next tick
+        logger.warning("cannot queue the periodic jobs (%s)", type(exc).__name__)
+    finally:
+        connection.close()  # this thread's own connection; the next tick opens a fresh one
+
+
+def _schedule(stop: threading.Event) -> None:
+    queue_due_jobs()
+    while not stop.wait(SCHEDULE_INTERVAL):
+        queue_due_jobs()
 
 
 class Command(BaseCommand):
@@ -62,6 +82,15 @@ class Command(BaseCommand):
         health.touch_heartbeat()
         heart = threading.Thread(target=_beat, args=(stop,), name="amparo-worker-heartbeat", daemon=True)
         heart.start()
+        threads = [heart]
+        if batch:
+            schedule.enqueue_due()
+        else:
+            clock = threading.Thread(
+                target=_schedule, args=(stop,), name="amparo-worker-schedule", daemon=True
+            )
+            clock.start()
+            threads.append(clock)
         try:
             call_command(
                 "db_worker",
@@ -75,6 +104,7 @@ class Command(BaseCommand):
             )
         finally:
             stop.set()
-            heart.join(timeout=2)
+            for thread in threads:
+                thread.join(timeout=2)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
