@@ -115,6 +115,21 @@ def make_case(db) -> Callable[..., object]:  # noqa: ANN001
     return make
 
 
+def given_consent(case, actor=SYSTEM, at=None):  # noqa: ANN001, ANN201
+    """A consent record that permits sharing `case` (the child and the caregiver agreed), for tests that
+    refer cases; `at` back-dates it (system actors only, like every back-dated write)."""
+    from amparo.cases import actions
+
+    return actions.record_consent(
+        actor,
+        case,
+        purpose="Referral (tests)",
+        child_consent="given",
+        caregiver_consent="given",
+        at=at,
+    )
+
+
 # Browser tests: Playwright driving Debian's chromium (installed by `make test` where possible).
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "amparo.intake",
     "amparo.evidence",
     "amparo.observatory",
+    "amparo.outreach",
     "amparo.sync",
     "amparo.demo",
 ]
@@ -268,6 +269,11 @@ if not TASKS["default"]["BACKEND"]:
 
 EMAIL_BACKEND = env_str("AMPARO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("AMPARO_FROM_EMAIL", "amparo@localhost")
+
+# Case time limits per priority (amparo.cases.deadlines; JSON, strict: a bad value stops start-up).
+from amparo.cases.deadlines import parse_targets  # noqa: E402  (imports no model)
+
+AMPARO_RESPONSE_TARGETS = parse_targets(env_str("AMPARO_RESPONSE_TARGETS", ""))
 
 # Logs carry ids and event names, never personal data.
 LOGGING = {

@@ -88,6 +88,13 @@ def can_reassign(user: Any, obj: Any) -> bool:
     return user.has_role(Role.AGENCY_SUPERVISOR) and can_read_case(user, obj)
 
 
+def can_work_as_owner(user: Any, obj: Any) -> bool:
+    """The owning agency's case roles (in scope): they set the priority (and so the time limits) and
+    record consent to share; an agency holding the case through a referral does neither."""
+    case = _case_of(obj)
+    return case is not None and case.owning_agency_id == user.agency_id and can_read_case(user, case)
+
+
 register(CasePermission.LIST, lambda user, obj: _has_case_role(user))
 register(CasePermission.CREATE, can_create_case)
 register(CasePermission.READ, can_read_case)
@@ -97,6 +104,8 @@ register(CasePermission.READ_IDENTITY, can_read_identity)
 register(CasePermission.REFER, can_refer)
 register(CasePermission.DECIDE_REFERRAL, can_decide_referral)
 register(CasePermission.REASSIGN, can_reassign)
+register(CasePermission.SET_PRIORITY, can_work_as_owner)
+register(CasePermission.RECORD_CONSENT, can_work_as_owner)
 
 
 def visible_cases(user: Any) -> QuerySet[Case]:
@@ -117,3 +126,100 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     if level == "district" and dist is not None:
         return qs.filter(district_id=dist)
     return Case.objects.none()
+
+
+# --- Justice, interviews, preservation requests, relations and the dossier (issue 4; helper "justice") ---
+# Investigators (and prosecutors, who direct investigations) record investigation steps; prosecutors and
+# court officers record charges and court steps. Each needs the case's justice section (an agency holding
+# the case through a referral has it only when the referral shared it). Interviews are recorded by the
+# roles that interview children. Requests to service providers name identifiers: investigators and
+# prosecutors who may read identity. Merging needs the actor's agency to own both cases (the action checks
+# the second case); the dossier export needs the identity right.
+
+from amparo.cases.models import PreservationRequest, ShareableField  # noqa: E402
+from amparo.cases.permissions import JusticePermission  # noqa: E402
+from amparo.cases.visibility import visible_sections  # noqa: E402
+
+INVESTIGATION_ROLES = frozenset({Role.INVESTIGATOR, Role.PROSECUTOR})
+COURT_ROLES = frozenset({Role.PROSECUTOR, Role.COURT_OFFICER})
+INTERVIEW_ROLES = frozenset({Role.INVESTIGATOR, Role.PROSECUTOR, Role.SOCIAL_WORKER, Role.COURT_OFFICER})
+PRESERVATION_ROLES = frozenset({Role.INVESTIGATOR, Role.PROSECUTOR})
+
+
+def _section_rule(roles: frozenset[str], section: str) -> Any:
+    def rule(user: Any, obj: Any) -> bool:
+        case = _case_of(obj)
+        return (
+            case is not None
+            and bool(user.roles & roles)
+            and can_read_case(user, case)
+            and section in visible_sections(user, case)
+        )
+
+    return rule
+
+
+def can_request_preservation(user: Any, obj: Any) -> bool:
+    case = _case_of(obj)
+    return (
+        case is not None
+        and bool(user.roles & PRESERVATION_ROLES)
+        and can_read_identity(user, case)
+        and ShareableField.JUSTICE in visible_sections(user, case)
+    )
+
+
+def can_answer_preservation(user: Any, obj: Any) -> bool:
+    """Staff of the requesting agency record the provider's answer (an industry organisation answers
+    through its own channel actor: amparo.cases.actions.justice.answer_preservation_request)."""
+    if not isinstance(obj, PreservationRequest):
+        return False
+    requester = obj.created_by
+    return (
+        requester is not None
+        and requester.agency_id == user.agency_id
+        and bool(user.roles & PRESERVATION_ROLES)
+        and can_read_case(user, obj.case)
+    )
+
+
+register(
+    JusticePermission.RECORD_INVESTIGATION_EVENT, _section_rule(INVESTIGATION_ROLES, ShareableField.JUSTICE)
+)
+register(JusticePermission.RECORD_COURT_EVENT, _section_rule(COURT_ROLES, ShareableField.JUSTICE))
+register(JusticePermission.RECORD_INTERVIEW, _section_rule(INTERVIEW_ROLES, ShareableField.INTERVIEWS))
+register(JusticePermission.REQUEST_PRESERVATION, can_request_preservation)
+register(JusticePermission.ANSWER_PRESERVATION, can_answer_preservation)
+register(JusticePermission.LIST_PRESERVATION, lambda user, obj: bool(user.roles & PRESERVATION_ROLES))
+register(JusticePermission.LINK_CASES, can_read_case)
+register(JusticePermission.MERGE_CASES, can_work_as_owner)
+register(JusticePermission.EXPORT_DOSSIER, can_read_identity)
+
+
+# --- The service directory, service referrals and the victim rights package (issue 4; helper "services") ---
+# Any staff user may look up the directory (it holds no case data); system administrators maintain it.
+# Service referrals need the case's services section (an agency holding the case through a referral has it
+# only when the referral shared it). Anyone working on the case may give the rights package (print it,
+# record that it was given); sending it by SMS to the reporter's call-back number is the owning agency's.
+
+from amparo.cases.models import ServiceReferral  # noqa: E402
+from amparo.cases.permissions import RightsPermission, ServicePermission  # noqa: E402
+
+
+def can_refer_to_service(user: Any, obj: Any) -> bool:
+    case = obj.case if isinstance(obj, ServiceReferral) else _case_of(obj)
+    return (
+        case is not None
+        and _has_case_role(user)
+        and can_read_case(user, case)
+        and ShareableField.SERVICES in visible_sections(user, case)
+    )
+
+
+register(ServicePermission.LIST_DIRECTORY, lambda user, obj: is_staff_user(user))
+register(ServicePermission.MANAGE_DIRECTORY, lambda user, obj: user.has_role(Role.SYSADMIN))
+register(ServicePermission.REFER, can_refer_to_service)
+register(ServicePermission.RECORD_OUTCOME, can_refer_to_service)
+register(RightsPermission.RECORD_DELIVERY, can_read_case)
+register(RightsPermission.EXPORT_PACKAGE, can_read_case)
+register(RightsPermission.SEND_SMS, can_work_as_owner)

@@ -1,5 +1,3 @@
-from django.urls import path
-
 from amparo.cases.views import core, justice, relations, rights, services
 
 app_name = "cases"
@@ -9,6 +7,5 @@ urlpatterns = [
     *justice.urlpatterns,
     *relations.urlpatterns,
     *rights.urlpatterns,
-    path("", core.case_list, name="list"),
-    path("<str:reference>/", core.case_detail, name="detail"),
+    *core.urlpatterns,  # the list, inbox and overdue pages, then the case page and its forms
 ]

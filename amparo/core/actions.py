@@ -3,17 +3,19 @@ records its audit entry there."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from amparo.core import audit
+from amparo.core import audit, tokens
 from amparo.core.audit import CoreAudit
-from amparo.core.models import Agency, District, Province, RoleGrant, User
+from amparo.core.models import Agency, ApiToken, District, Province, RoleGrant, User
 from amparo.core.permissions import CorePermission
 from amparo.core.policy import can
 from amparo.core.roles import Role
@@ -215,3 +217,55 @@ def update_agency(actor: Any, agency: Agency, **changes: Any) -> Agency:
         if touched:
             audit.record(actor, CoreAudit.AGENCY_UPDATE, locked, touched)
     return locked
+
+
+def create_api_token(
+    actor: Any, user: User, *, name: str = "", days: int = tokens.DEFAULT_DAYS
+) -> tuple[ApiToken, str]:
+    """A new staff API token acting as `user`; returns the row and the token, which is shown only now
+    (the database keeps its SHA-256). System administrators (or the operator's command) create tokens."""
+    _require_user_manager(actor)
+    if not 1 <= days <= tokens.MAX_DAYS:
+        raise ValidationError(
+            _("A token lasts from 1 to %(max)d days; choose a number in that range.")
+            % {"max": tokens.MAX_DAYS}
+        )
+    if not user.is_active:
+        raise ValidationError(_("This user is not active, so a token for them would not work."))
+    name = name.strip()
+    if len(name) > ApiToken._meta.get_field("name").max_length:
+        raise ValidationError(_("The token's name is too long (at most 100 characters)."))
+    acting = actor.user if isinstance(actor, audit.Actor) else actor
+    with transaction.atomic():
+        for _attempt in range(5):  # a prefix collision (48 random bits) draws again
+            plaintext = tokens.new_token()
+            if not ApiToken.objects.filter(prefix=tokens.token_prefix(plaintext)).exists():
+                break
+        else:  # pragma: no cover - would need five 48-bit collisions in a row
+            raise RuntimeError("could not draw an unused token prefix")
+        token = ApiToken.objects.create(
+            user=user,
+            name=name,
+            prefix=tokens.token_prefix(plaintext),
+            token_hash=tokens.hash_token(plaintext),
+            created_by=acting,
+            expires_at=timezone.now() + dt.timedelta(days=days),
+        )
+        audit.record(actor, CoreAudit.API_TOKEN_CREATE, token, ["user", "name", "expires_at", "token_hash"])
+    return token, plaintext
+
+
+def revoke_api_token(actor: Any, token: ApiToken) -> ApiToken:
+    """Revoke a token at once. Its own user, a system administrator or the operator's command may."""
+    acting = actor.user if isinstance(actor, audit.Actor) else actor
+    if acting is None or acting.pk != token.user_id:
+        _require_user_manager(actor)
+    with transaction.atomic():
+        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if locked.revoked_at is not None:
+            raise ValidationError(_("This token is already revoked."))
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+        audit.record(actor, CoreAudit.API_TOKEN_REVOKE, locked, ["revoked_at"])
+    token.revoked_at = locked.revoked_at
+    return token

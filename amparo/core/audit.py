@@ -3,7 +3,8 @@
 Each entry's hash is SHA-256 over the previous entry's hash and a canonical JSON form of the
 entry, so that editing, deleting or inserting an entry breaks the chain at that point.
 `record()` must be called inside the transaction of the write it describes; it locks the
-chain head so that appends are serialised. Field *names* are recorded, never values.
+chain head so that appends are serialised. Field *names* are recorded, never values. `batch()` lets an
+action append all its entries at once at the end of its transaction (one head lock, held briefly).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -42,6 +44,8 @@ class CoreAudit(StrEnum):
     TOTP_RESET = "core:totp:reset"
     KEYS_ROTATE = "core:keys:rotate"
     AUDIT_READ = "core:audit:read"
+    API_TOKEN_CREATE = "core:api_token:create"  # noqa: S105  (an audit name, not a secret)
+    API_TOKEN_REVOKE = "core:api_token:revoke"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -106,21 +110,20 @@ def record(
     *,
     chain: str | None = None,
 ) -> AuditEntry:
-    """Append one entry. `obj` is a model instance or a (type, id) pair; `fields` are field names."""
+    """Append one entry. `obj` is a model instance or a (type, id) pair; `fields` are field names.
+
+    Inside `batch()` the entry is appended when the batch ends (still in the same transaction), and the
+    returned entry has no id until then."""
     if not isinstance(action, StrEnum):
         raise TypeError("audit actions are enum members, not free strings")
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("audit.record() must run inside the transaction of the change it records")
     who = _as_actor(actor)
-    chain = chain or settings.ORIGIN
-    head, _ = AuditHead.objects.select_for_update().get_or_create(
-        chain=chain, defaults={"last_hash": GENESIS}
-    )
     object_type, object_id = _object_ref(obj)
     user = who.user
     entry = AuditEntry(
-        chain=chain,
+        chain=chain or settings.ORIGIN,
         at=timezone.now(),
         actor_user_id=user.pk if user is not None else None,
         actor_username=user.get_username() if user is not None else "",
@@ -131,14 +134,75 @@ def record(
         object_id=object_id,
         fields=sorted(set(fields)),
         request_id=current_request_id() or "",
-        prev_hash=head.last_hash,
     )
-    entry.hash = compute_hash(entry)
-    entry.save(force_insert=True)
-    AuditHead.objects.filter(pk=head.pk).update(
-        last_id=entry.pk, last_hash=entry.hash, count=models.F("count") + 1
-    )
+    pending = getattr(conn, _BATCH_ATTR, None)
+    if pending is not None:
+        marker = _Marker()
+        transaction.on_commit(marker)  # dropped by Django if a savepoint around this entry rolls back
+        pending.append((entry, marker))
+        return entry
+    _append(entry.chain, [entry])
     return entry
+
+
+class _Marker:
+    """A no-op on-commit callback: Django discards it when the savepoint it was registered in rolls back,
+    which tells `batch()` that the entry recorded there must not be written."""
+
+    def __call__(self) -> None:
+        return None
+
+
+_BATCH_ATTR = "_amparo_audit_batch"
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Collect the entries recorded inside the block and append them together when it ends, inside the
+    same transaction (which must already be open): one head lock, one insert and one head update for all,
+    and the chain head is locked only for the end of the transaction instead of from the first write.
+
+    Entries recorded inside a savepoint that was rolled back are dropped, as their change is. A nested
+    `batch()` joins the outer one."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("audit.batch() must run inside the transaction of the changes it records")
+    if getattr(conn, _BATCH_ATTR, None) is not None:
+        yield
+        return
+    pending: list[tuple[AuditEntry, _Marker]] = []
+    setattr(conn, _BATCH_ATTR, pending)
+    try:
+        yield
+    finally:
+        setattr(conn, _BATCH_ATTR, None)
+    alive = {id(func) for _sids, func, _robust in conn.run_on_commit}
+    by_chain: dict[str, list[AuditEntry]] = {}
+    for entry, marker in pending:
+        if id(marker) in alive:
+            by_chain.setdefault(entry.chain, []).append(entry)
+    for chain, entries in sorted(by_chain.items()):
+        _append(chain, entries)
+
+
+def _append(chain: str, entries: list[AuditEntry]) -> None:
+    """Lock the chain head, link `entries` after it in order, insert them and move the head."""
+    conn = transaction.get_connection()
+    head, _ = AuditHead.objects.select_for_update().get_or_create(
+        chain=chain, defaults={"last_hash": GENESIS}
+    )
+    prev_hash = head.last_hash
+    for entry in entries:
+        entry.prev_hash = prev_hash
+        entry.hash = prev_hash = compute_hash(entry)
+    if len(entries) > 1 and conn.features.can_return_rows_from_bulk_insert:
+        AuditEntry.objects.bulk_create(entries)
+    else:
+        for entry in entries:
+            entry.save(force_insert=True)
+    AuditHead.objects.filter(pk=head.pk).update(
+        last_id=entries[-1].pk, last_hash=prev_hash, count=models.F("count") + len(entries)
+    )
 
 
 def record_read(actor: Any, action: StrEnum, obj: Any, fields: Iterable[str] = ()) -> AuditEntry:

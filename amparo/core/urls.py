@@ -1,10 +1,12 @@
 from django.urls import path
 
-from amparo.core import health, views
+from amparo.core import health, notification_views, views
 
 app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/two-factor/", views.two_factor, name="two_factor"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read/", notification_views.notification_read, name="notifications_read"),
 ]

@@ -30,6 +30,7 @@ from amparo.demo.generate import (
 
 SYSTEM = audit.Actor.system(SYSTEM_ACTOR_NAME)
 BATCH_SIZE = 100
+DECLINE_REASON = "Synthetic demo: not for this agency; the referring agency was told whom to ask instead."
 
 
 class DemoConflict(Exception):
@@ -171,11 +172,26 @@ class _CaseWriter:
             elif isinstance(step, ReferralSpec):
                 # Referrals record who made and who decided them: the seeding process acts for the
                 # demo users, which lets it date each step in the past.
-                referral = case_actions.refer_case(
-                    audit.Actor(user=self.users[step.by], channel="seed_demo"),
+                referrer = audit.Actor(user=self.users[step.by], channel="seed_demo")
+                to_agency = self.agencies[step.to_agency]
+                consent = case_actions.record_consent(
+                    referrer,
                     case,
-                    self.agencies[step.to_agency],
+                    purpose=f"Referral to {to_agency.short_name}",
+                    child_consent=step.child_consent,
+                    caregiver_consent=step.caregiver_consent,
+                    legal_basis=step.legal_basis,
+                    justification=step.justification,
+                    at=step.at,
+                )
+                referral = case_actions.refer_case(
+                    referrer,
+                    case,
+                    to_agency,
                     reason=step.reason,
+                    consent=consent,
+                    shared_fields=step.shared_fields,
+                    urgency=step.urgency,
                     at=step.at,
                 )
                 if step.decision != "pending":
@@ -183,6 +199,7 @@ class _CaseWriter:
                         audit.Actor(user=self.users[step.decided_by], channel="seed_demo"),
                         referral,
                         accept=step.decision == "accepted",
+                        reason="" if step.decision == "accepted" else DECLINE_REASON,
                         at=step.decided_at,
                     )
             elif isinstance(step, AssignSpec):

@@ -316,6 +316,13 @@ class ReferralSpec:
     decided_by: str = ""
     at: dt.datetime | None = None
     decided_at: dt.datetime | None = None
+    # The consent to share (or the legal basis) recorded just before, what is shared and how urgently.
+    child_consent: str = "given"
+    caregiver_consent: str = "given"
+    legal_basis: str = ""
+    justification: str = ""
+    shared_fields: tuple[str, ...] = ()
+    urgency: str = "normal"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -661,6 +668,38 @@ REASONS = {
     Status.IN_COURT: "Synthetic demo: charges filed in court.",
     Status.CLOSED: "Synthetic demo: case closed.",
 }
+# What each receiving agency is given (the minimum it needs: decision 11) and on which grounds. The
+# grounds alternate by the referral's minute (no random draw, so that the case plans stay the same):
+# most referrals to the police and prosecutor rest on mandatory reporting, some on the family's consent;
+# social welfare is always asked with consent.
+REFERRAL_SHARES = {
+    SERNIC: ("narrative", "victim_identity", "offender_identity", "evidence", "notes"),
+    MGCAS: ("victim_identity", "caregiver_identity", "services", "notes"),
+    PGR: ("narrative", "victim_identity", "offender_identity", "evidence", "justice", "interviews", "notes"),
+    COURT: ("narrative", "victim_identity", "offender_identity", "evidence", "justice", "interviews"),
+}
+LEGAL_BASES = {
+    SERNIC: ("criminal_offence", "Synthetic demo: sexual exploitation of a child is a public crime."),
+    PGR: ("criminal_offence", "Synthetic demo: the investigation found a public crime."),
+    COURT: ("court_order", "Synthetic demo: the prosecutor's order to bring the case to court."),
+}
+
+
+def referral_grounds(to_agency: str, at: dt.datetime) -> dict[str, Any]:
+    """The consent fields of a demo referral: consent given, or a legal basis with its justification."""
+    if to_agency in LEGAL_BASES and at.minute % 3 != 0:
+        basis, justification = LEGAL_BASES[to_agency]
+        child = "not_asked" if at.minute % 3 == 1 else "refused"
+        return {
+            "child_consent": child,
+            "caregiver_consent": "not_asked",
+            "legal_basis": basis,
+            "justification": justification,
+        }
+    caregiver = "not_applicable" if at.minute % 5 == 0 else "given"
+    return {"child_consent": "given", "caregiver_consent": caregiver, "legal_basis": "", "justification": ""}
+
+
 REFERRAL_REASONS = {
     SERNIC: "Synthetic demo: needs criminal investigation.",
     MGCAS: "Synthetic demo: the child and family need social support.",
@@ -708,6 +747,9 @@ class _Walk:
                 DECIDER[to_agency] if decision != "pending" else "",
                 at,
                 decided_at if decision != "pending" else None,
+                shared_fields=REFERRAL_SHARES[to_agency],
+                urgency=self.spec.priority,
+                **referral_grounds(to_agency, at),
             )
         )
         return decision

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from amparo.cases.models import Case
+from amparo.cases.models import Case, ShareableField
 from amparo.cases.policy import can_read_case
+from amparo.cases.visibility import can_see
 from amparo.core.policy import register
 from amparo.core.roles import Role
 from amparo.evidence.models import EvidenceItem
-from amparo.evidence.permissions import EvidencePermission
+from amparo.evidence.permissions import EvidencePermission, TakedownPermission
 
 EXAMINING_ROLES = frozenset({Role.INVESTIGATOR, Role.PROSECUTOR, Role.COURT_OFFICER})
 RECEIVING_ROLES = frozenset({Role.INTAKE_OFFICER, Role.HELPLINE_OPERATOR})
@@ -35,6 +36,8 @@ def can_read_evidence(user: Any, obj: Any) -> bool:
     """On a case: may list (some of) its evidence. On an item: may see that item's record."""
     case = _case(obj)
     if case is None or not (user.roles & EVIDENCE_ROLES) or not can_read_case(user, case):
+        return False
+    if not can_see(user, case, ShareableField.EVIDENCE):  # a referral that did not share the evidence
         return False
     if user.roles & EXAMINING_ROLES:
         return True
@@ -81,3 +84,23 @@ def visible_items(user: Any, case: Case):  # noqa: ANN201
     if user.roles & EXAMINING_ROLES:
         return qs
     return qs.filter(received_by_agency_id=user.agency_id)
+
+
+# Takedown notices and the national URL block list (amparo.evidence.takedown).
+
+
+def can_manage_takedown(user: Any, obj: Any) -> bool:
+    """Investigators and prosecutors send takedown notices for URLs of a case they can read (obj None:
+    may use the takedown page at all)."""
+    if not user.has_role(Role.INVESTIGATOR, Role.PROSECUTOR):
+        return False
+    return obj is None or (isinstance(obj, Case) and can_read_case(user, obj))
+
+
+def can_manage_blocklist(user: Any, obj: Any) -> bool:
+    """The national block list is kept by investigators with a national scope (as the hash lists are)."""
+    return user.has_role(Role.INVESTIGATOR) and user.effective_scope()[0] == "national"
+
+
+register(TakedownPermission.NOTICE_MANAGE, can_manage_takedown)
+register(TakedownPermission.BLOCKLIST_MANAGE, can_manage_blocklist)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from amparo.cases.models import Case
+from amparo.cases.models import Case, ShareableField
 from amparo.cases.permissions import CasePermission
+from amparo.cases.visibility import can_see
 from amparo.core.policy import can, register
 from amparo.core.roles import Role
+from amparo.intake.industry import conf
+from amparo.intake.industry.permissions import IndustryPermission
 from amparo.intake.permissions import IntakePermission
 
 TRIAGE_ROLES = (
@@ -23,6 +26,8 @@ TRIAGE_ROLES = (
     Role.INVESTIGATOR,
     Role.SOCIAL_WORKER,
 )
+
+CYBERTIP_ROLES = (Role.INTAKE_OFFICER, Role.INVESTIGATOR, Role.AGENCY_SUPERVISOR)
 
 
 def can_triage(user: Any, obj: Any) -> bool:
@@ -42,6 +47,7 @@ def can_message_reporter(user: Any, obj: Any) -> bool:
         isinstance(obj, Case)
         and can(user, CasePermission.WRITE, obj)
         and can(user, CasePermission.READ_IDENTITY, obj)
+        and can_see(user, obj, ShareableField.REPORTER_IDENTITY)  # the owner, or a referral that shared it
     )
 
 
@@ -49,3 +55,13 @@ register(IntakePermission.HELPLINE_RECORD, lambda user, obj: user.has_role(Role.
 register(IntakePermission.DESK_RECORD, lambda user, obj: user.has_role(Role.INTAKE_OFFICER))
 register(IntakePermission.TRIAGE, can_triage)
 register(IntakePermission.MESSAGE_REPORTER, can_message_reporter)
+
+
+def can_import_cybertip(user: Any, obj: Any) -> bool:
+    """NCMEC referrals are imported by intake officers, investigators and supervisors of the receiving
+    agency (AMPARO_CYBERTIP_AGENCY, SERNIC by default)."""
+    return user.has_role(*CYBERTIP_ROLES) and user.agency.code == conf.cybertip_agency_code()
+
+
+register(IntakePermission.CYBERTIP_IMPORT, can_import_cybertip)
+register(IndustryPermission.MANAGE, lambda user, obj: user.has_role(Role.SYSADMIN))

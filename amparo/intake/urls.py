@@ -1,6 +1,6 @@
 from django.urls import path
 
-from amparo.intake import views, webhooks
+from amparo.intake import cybertip_views, views, webhooks
 
 app_name = "intake"
 urlpatterns: list = [
@@ -8,6 +8,7 @@ urlpatterns: list = [
     path("report/", views.report, name="report"),
     path("report/exit/", views.report_exit, name="report_exit"),
     path("report/follow-up/", views.follow_up, name="follow_up"),
+    path("report/follow-up/rights/", views.rights, name="rights"),
     # Staff intake: helpline console, agency desk, triage queue, messages to the reporter.
     path("intake/console/", views.console, name="console"),
     path("intake/desk/", views.desk, name="desk"),
@@ -18,6 +19,7 @@ urlpatterns: list = [
         name="triage_action",
     ),
     path("intake/cases/<str:reference>/reporter/", views.reporter_messages, name="reporter_messages"),
+    path("intake/cybertip/", cybertip_views.cybertip_import, name="cybertip"),
     # Provider webhooks (SMS, USSD); the channel's random id is the secret part of the address.
     path("channels/<uuid:channel_id>/sms/inbound", webhooks.sms_inbound, name="sms_inbound"),
     path("channels/<uuid:channel_id>/sms/delivery", webhooks.sms_delivery, name="sms_delivery"),

@@ -285,6 +285,53 @@ def follow_up(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
+@require_POST
+def rights(request: HttpRequest) -> HttpResponse:
+    """The victim rights information package for the reporter's case, opened with the receipt (POSTed
+    from the follow-up page: never in the URL). The page, or its PDF with format=pdf; recorded on the
+    case as a delivery by the web (amparo.cases.actions.rights)."""
+    from amparo.cases.actions.rights import open_rights_page
+    from amparo.cases.models import RightsAudience
+    from amparo.cases.rights_content import content_language
+
+    form = forms.ReceiptForm(request.POST)
+    not_found = {"form": forms.ReceiptForm(), "not_found": True}
+    if not form.is_valid():
+        return _public_render(request, "intake/follow_up.html", not_found, status=404)
+    if not _allowed(
+        request,
+        "web:follow-up",
+        _limit("AMPARO_FOLLOW_UP_PER_CLIENT_HOUR", 30),
+        _limit("AMPARO_FOLLOW_UP_PER_MINUTE", 120),
+    ):
+        return _too_many(request)
+    receipt = form.cleaned_data["receipt"]
+    report = receipts.lookup(receipt)
+    if report is None or report.case is None:
+        return _public_render(request, "intake/follow_up.html", not_found, status=404)
+    audience = request.POST.get("audience", "")
+    audience = audience if audience in RightsAudience.values else RightsAudience.CAREGIVER
+    language = get_language() or "pt"
+    pdf = request.POST.get("format") == "pdf"
+    package, data = open_rights_page(
+        WEB, report.case, audience=audience, language=language, receipt=receipts.display(receipt), pdf=pdf
+    )
+    if data is not None:
+        response = HttpResponse(data, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="amparo-{audience}.pdf"'
+        response["Cache-Control"] = "no-store"
+        return response
+    context = {
+        "package": package,
+        "package_lang": package.language,
+        "fell_back": content_language(language) != language,
+        "receipt_value": receipt,
+        "pdf_action": reverse("intake:rights"),
+    }
+    return _public_render(request, "cases/rights_public.html", context)
+
+
 # ---------------------------------------------------------------------------
 # Staff: helpline console and desk
 
@@ -463,7 +510,18 @@ def triage_action(request: HttpRequest, reference: str, action: str) -> HttpResp
             form = forms.ReferForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(_("Choose an agency and give a reason for the referral."))
-            actions.refer_from_triage(user, case, form.cleaned_data["to_agency"], form.cleaned_data["reason"])
+            data = form.cleaned_data
+            actions.refer_from_triage(
+                user,
+                case,
+                data["to_agency"],
+                data["reason"],
+                child_consent=data["child_consent"],
+                caregiver_consent=data["caregiver_consent"],
+                legal_basis=data["legal_basis"],
+                justification=data["justification"],
+                shared_fields=data["shared_fields"],
+            )
             messages.success(request, _("Case %(reference)s referred.") % {"reference": case.reference})
         elif action == "merge":
             form = forms.MergeForm(request.POST)

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from amparo.cases import deadlines, notices
+from amparo.cases.consent import consent_permits_sharing
 from amparo.cases.models import (
     DISCLOSURE_CODES,
     FORM_CODES,
@@ -22,17 +24,21 @@ from amparo.cases.models import (
     CaseNote,
     CasePlatform,
     Channel,
+    ConsentAnswer,
+    ConsentRecord,
     DatePrecision,
+    LegalBasis,
     Person,
     Priority,
     Referral,
     ReferralStatus,
+    ShareableField,
     Transition,
     new_reference,
 )
 from amparo.cases.permissions import CaseAudit, CasePermission
 from amparo.cases.taxonomy import Mode, RiskFlag, age_band
-from amparo.cases.workflow import check_transition
+from amparo.cases.workflow import Status, check_transition
 from amparo.core import audit, crypto, keys
 from amparo.core.models import Agency, District, Province
 from amparo.core.policy import can
@@ -46,10 +52,19 @@ __all__ = [
     "decide_referral",
     "find_persons_by_name",
     "find_persons_by_phone",
+    "record_consent",
     "refer_case",
     "revoke_referral",
+    "set_priority",
     "transition_case",
 ]
+
+# Time limits (amparo.cases.deadlines): a case is acknowledged the first time it is triaged or assigned, and
+# acted on the first time it is referred, investigated or closed (acting on a case acknowledges it too).
+ACKNOWLEDGING = frozenset({Status.TRIAGED, Status.ASSIGNED})
+ACTING = frozenset(
+    {Status.REFERRED, Status.UNDER_INVESTIGATION, Status.WITH_PROSECUTOR, Status.IN_COURT, Status.CLOSED}
+)
 
 
 def _actor_user(actor: Any) -> Any:
@@ -143,6 +158,8 @@ def create_case(
     _check_place(province, district)
     if RiskFlag.IMMEDIATE_DANGER in flags:
         priority = Priority.IMMEDIATE
+    received = _when(actor, received_at)
+    acknowledge_due, action_due = deadlines.due_times(priority, received)
     with transaction.atomic():
         case = Case.objects.create(
             reference=_unused_reference(),
@@ -156,8 +173,10 @@ def create_case(
             incident_date_precision=incident_date_precision,
             narrative=narrative,
             risk_flags=flags,
-            received_at=_when(actor, received_at),
+            received_at=received,
             is_demo=is_demo,
+            acknowledge_due_at=acknowledge_due,
+            action_due_at=action_due,
         )
         CaseForm.objects.bulk_create([CaseForm(case=case, form=f) for f in forms])
         CasePlatform.objects.bulk_create([CasePlatform(case=case, platform=p) for p in platforms])
@@ -172,6 +191,8 @@ def create_case(
             "risk_flags",
             "forms",
             "platforms",
+            "acknowledge_due_at",
+            "action_due_at",
         ]
         if narrative:
             fields.append("narrative")
@@ -271,6 +292,18 @@ def _check_back_date(case: Case, at: dt.datetime) -> None:
         )
 
 
+def _stamp(case: Case, when: dt.datetime, *, acknowledged: bool, actioned: bool) -> list[str]:
+    """Set the case's first acknowledgement and action times (never moved once set); the names set."""
+    touched = []
+    if (acknowledged or actioned) and case.acknowledged_at is None:
+        case.acknowledged_at = when
+        touched.append("acknowledged_at")
+    if actioned and case.actioned_at is None:
+        case.actioned_at = when
+        touched.append("actioned_at")
+    return touched
+
+
 def transition_case(
     actor: Any, case: Case, to_status: str, *, reason: str, outcome: str = "", at: dt.datetime | None = None
 ) -> Transition:
@@ -297,9 +330,12 @@ def transition_case(
         )
         locked.status = to_status
         locked.outcome = outcome
-        locked.save(update_fields=["status", "outcome", "updated_at"])
-        audit.record(actor, CaseAudit.TRANSITION, locked, ["status", "outcome"] if outcome else ["status"])
+        stamped = _stamp(locked, when, acknowledged=to_status in ACKNOWLEDGING, actioned=to_status in ACTING)
+        locked.save(update_fields=["status", "outcome", "updated_at", *stamped])
+        fields = ["status", "outcome"] if outcome else ["status"]
+        audit.record(actor, CaseAudit.TRANSITION, locked, [*fields, *stamped])
     case.status, case.outcome = locked.status, locked.outcome
+    case.acknowledged_at, case.actioned_at = locked.acknowledged_at, locked.actioned_at
     return transition
 
 
@@ -314,23 +350,135 @@ def add_note(actor: Any, case: Case, text: str) -> CaseNote:
 
 
 def assign_case(actor: Any, case: Case, assignee: Any) -> Case:
-    """A supervisor assigns (or reassigns) a case to a member of an agency with access."""
+    """A supervisor assigns (or reassigns) a case to a member of an agency with access. Assigning
+    acknowledges the case (time limits) and tells the assignee."""
     _require(actor, CasePermission.REASSIGN, case)
     if assignee is not None and not can(assignee, CasePermission.WRITE, case):
         raise ValidationError(_("That person cannot work on this case."))
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
+        changed = locked.assigned_to_id != (assignee.pk if assignee is not None else None)
         locked.assigned_to = assignee
-        locked.save(update_fields=["assigned_to", "updated_at"])
-        audit.record(actor, CaseAudit.ASSIGN, locked, ["assigned_to"])
+        stamped = (
+            _stamp(locked, timezone.now(), acknowledged=True, actioned=False) if assignee is not None else []
+        )
+        locked.save(update_fields=["assigned_to", "updated_at", *stamped])
+        audit.record(actor, CaseAudit.ASSIGN, locked, ["assigned_to", *stamped])
+        # The system acting on its own (imports, demo data) records history: nobody is told.
+        by = _actor_user(actor)
+        if changed and assignee is not None and by is not None and assignee != by:
+            notices.case_assigned(locked, assignee)
     case.assigned_to, case.updated_at = locked.assigned_to, locked.updated_at
+    case.acknowledged_at = locked.acknowledged_at
     return case
 
 
+def set_priority(actor: Any, case: Case, priority: str, *, reason: str) -> Case:
+    """The owning agency changes a case's priority; its time limits are recomputed from when it was
+    received. The reason is kept as a case note (encrypted, on the timeline)."""
+    _require(actor, CasePermission.SET_PRIORITY, case)
+    if priority not in Priority.values:
+        raise ValidationError(_("Unknown priority."))
+    if not (reason or "").strip():
+        raise ValidationError(_("Give a reason for the change of priority."))
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.priority == priority:
+            raise ValidationError(_("The case already has that priority."))
+        if RiskFlag.IMMEDIATE_DANGER in (locked.risk_flags or []) and priority != Priority.IMMEDIATE:
+            raise ValidationError(_("A case flagged as immediate danger keeps the immediate priority."))
+        old = locked.get_priority_display()
+        locked.priority = priority
+        locked.acknowledge_due_at, locked.action_due_at = deadlines.due_times(priority, locked.received_at)
+        locked.save(update_fields=["priority", "acknowledge_due_at", "action_due_at", "updated_at"])
+        audit.record(
+            actor, CaseAudit.PRIORITY_CHANGE, locked, ["priority", "acknowledge_due_at", "action_due_at"]
+        )
+        text = _("Priority changed from %(old)s to %(new)s. Reason: %(reason)s") % {
+            "old": old,
+            "new": locked.get_priority_display(),
+            "reason": reason.strip(),
+        }
+        note = CaseNote.objects.create(case=locked, author=_actor_user(actor), text=text)
+        audit.record(actor, CaseAudit.NOTE_ADD, note, ["text"])
+    case.priority, case.acknowledge_due_at, case.action_due_at = (
+        locked.priority,
+        locked.acknowledge_due_at,
+        locked.action_due_at,
+    )
+    case.updated_at = locked.updated_at
+    return case
+
+
+PURPOSE_MAX = ConsentRecord._meta.get_field("purpose").max_length
+
+
+def record_consent(
+    actor: Any,
+    case: Case,
+    *,
+    purpose: str,
+    child_consent: str,
+    caregiver_consent: str,
+    legal_basis: str = "",
+    justification: str = "",
+    at: dt.datetime | None = None,
+) -> ConsentRecord:
+    """Record the child's and the caregiver's answers to sharing, or the legal basis that overrides them
+    (with its justification). Recording a refusal is allowed: it is what was said. Whether the record
+    permits a referral is amparo.cases.consent's question."""
+    _require(actor, CasePermission.RECORD_CONSENT, case)
+    when = _when(actor, at)
+    purpose = (purpose or "").strip()
+    justification = (justification or "").strip()
+    if not purpose:
+        raise ValidationError(_("Say what the consent is for."))
+    if len(purpose) > PURPOSE_MAX:
+        raise ValidationError(_("The purpose is too long."))
+    if child_consent not in ConsentAnswer.values or caregiver_consent not in ConsentAnswer.values:
+        raise ValidationError(_("Unknown consent answer."))
+    if legal_basis not in LegalBasis.values:
+        raise ValidationError(_("Unknown legal basis."))
+    if legal_basis and not justification:
+        raise ValidationError(_("Explain why the legal basis applies to this case."))
+    with transaction.atomic():
+        consent = ConsentRecord.objects.create(
+            case=case,
+            purpose=purpose,
+            child_consent=child_consent,
+            caregiver_consent=caregiver_consent,
+            legal_basis=legal_basis,
+            justification=justification,
+            recorded_by=_actor_user(actor),
+            recorded_at=when,
+        )
+        fields = ["purpose", "child_consent", "caregiver_consent"]
+        fields += [f for f in ("legal_basis", "justification") if getattr(consent, f)]
+        audit.record(actor, CaseAudit.CONSENT_RECORD, consent, fields)
+    return consent
+
+
+SHAREABLE = frozenset(ShareableField.values)
+
+
 def refer_case(
-    actor: Any, case: Case, to_agency: Agency, *, reason: str, at: dt.datetime | None = None
+    actor: Any,
+    case: Case,
+    to_agency: Agency,
+    *,
+    reason: str,
+    consent: ConsentRecord | None,
+    shared_fields: Iterable[str] = (),
+    urgency: str = Priority.NORMAL,
+    at: dt.datetime | None = None,
 ) -> Referral:
-    """The owning agency refers a case to another agency, which gains access only if it accepts."""
+    """The owning agency refers a case to another agency, which gains access only if it accepts, and
+    then sees the case's non-identifying facts plus the `shared_fields` sections chosen here.
+
+    The referral needs a consent record of this case that permits sharing (the child's and the
+    caregiver's consent, or a justified legal basis); it must be answered within the acknowledge target
+    of its `urgency` (`respond_by`). A back-dated referral (`at`: imports, demo data) notifies nobody.
+    """
     _require(actor, CasePermission.REFER, case)
     when = _when(actor, at)
     if to_agency.pk == case.owning_agency_id:
@@ -339,37 +487,68 @@ def refer_case(
         raise ValidationError(_("The agency is not active."))
     if not reason.strip():
         raise ValidationError(_("Give a reason for the referral."))
+    if urgency not in Priority.values:
+        raise ValidationError(_("Unknown urgency."))
+    sections = _check_codes(shared_fields, SHAREABLE, _("information to share"))
+    if consent is None or consent.case_id != case.pk:
+        raise ValidationError(_("Record the consent to share, or the legal basis, for this case first."))
+    if not consent_permits_sharing(consent):
+        raise ValidationError(
+            _(
+                "The consent recorded does not allow sharing: the child and the caregiver must agree, "
+                "or a legal basis must be given with its justification."
+            )
+        )
     with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
         open_referral = Referral.objects.filter(
-            case=case, to_agency=to_agency, status__in=[ReferralStatus.PENDING, ReferralStatus.ACCEPTED]
+            case=locked, to_agency=to_agency, status__in=[ReferralStatus.PENDING, ReferralStatus.ACCEPTED]
         )
         if open_referral.exists():
             raise ValidationError(_("This case is already referred to that agency."))
         referral = Referral(
-            case=case,
-            from_agency_id=case.owning_agency_id,
+            case=locked,
+            from_agency_id=locked.owning_agency_id,
             to_agency=to_agency,
             reason=reason,
+            urgency=urgency,
+            shared_fields=[s for s in ShareableField.values if s in sections],
+            consent=consent,
+            respond_by=deadlines.respond_by(urgency, when),
             created_by=_actor_user(actor),
         )
         referral.save(force_insert=True)
-        if at is not None:
-            Referral.objects.filter(pk=referral.pk).update(created_at=when)
-            referral.created_at = when
-        audit.record(actor, CaseAudit.REFERRAL_CREATE, referral, ["to_agency", "reason"])
+        # `respond_by` counts from `when`: the referral's creation time must be that same instant
+        # (auto_now_add would take a slightly later clock reading, or ignore a back-dated `at`).
+        Referral.objects.filter(pk=referral.pk).update(created_at=when)
+        referral.created_at = when
+        stamped = _stamp(locked, when, acknowledged=True, actioned=True)
+        if stamped:
+            locked.save(update_fields=[*stamped, "updated_at"])
+        fields = ["to_agency", "reason", "urgency", "consent", "respond_by"]
+        if referral.shared_fields:
+            fields.append("shared_fields")
+        audit.record(actor, CaseAudit.REFERRAL_CREATE, referral, [*fields, *(f"case.{f}" for f in stamped)])
+        if at is None:
+            notices.referral_made(referral)
+    case.acknowledged_at, case.actioned_at = locked.acknowledged_at, locked.actioned_at
     return referral
 
 
 def decide_referral(
-    actor: Any, referral: Referral, *, accept: bool, at: dt.datetime | None = None
+    actor: Any, referral: Referral, *, accept: bool, reason: str = "", at: dt.datetime | None = None
 ) -> Referral:
-    """The receiving agency accepts (gaining access) or declines a pending referral."""
+    """The receiving agency accepts (gaining access to the sections shared) or declines (with a reason)
+    a pending referral. The person who referred is told."""
     _require(actor, CasePermission.DECIDE_REFERRAL, referral)
     when = _when(actor, at)
+    reason = (reason or "").strip()
+    if not accept and not reason:
+        raise ValidationError(_("Give a reason for declining the referral."))
     with transaction.atomic():
         # Decide on the row as it is now, not on a copy loaded earlier: a referral revoked or
         # decided in the meantime stays as it is.
-        locked = Referral.objects.select_for_update().get(pk=referral.pk)
+        locked = Referral.objects.select_for_update().select_related("case").get(pk=referral.pk)
         if locked.status != ReferralStatus.PENDING:
             raise ValidationError(_("Only a pending referral can be accepted or declined."))
         locked.status = ReferralStatus.ACCEPTED if accept else ReferralStatus.DECLINED
@@ -377,22 +556,29 @@ def decide_referral(
             raise ValidationError(_("A referral cannot be decided before it was made."))
         locked.decided_by = _actor_user(actor)
         locked.decided_at = when
-        locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+        locked.decision_reason = reason
+        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
         audit.record(
-            actor, CaseAudit.REFERRAL_ACCEPT if accept else CaseAudit.REFERRAL_DECLINE, locked, ["status"]
+            actor,
+            CaseAudit.REFERRAL_ACCEPT if accept else CaseAudit.REFERRAL_DECLINE,
+            locked,
+            ["status", "decision_reason"] if reason else ["status"],
         )
+        if at is None:
+            notices.referral_decided(locked, accept)
     referral.status, referral.decided_by, referral.decided_at = (
         locked.status,
         locked.decided_by,
         locked.decided_at,
     )
-    referral.updated_at = locked.updated_at
+    referral.decision_reason, referral.updated_at = locked.decision_reason, locked.updated_at
     return referral
 
 
-def revoke_referral(actor: Any, referral: Referral) -> Referral:
-    """The referring agency withdraws access it gave."""
+def revoke_referral(actor: Any, referral: Referral, *, reason: str = "") -> Referral:
+    """The referring agency withdraws access it gave (or a referral not yet answered)."""
     _require(actor, CasePermission.REFER, referral.case)
+    reason = (reason or "").strip()
     with transaction.atomic():
         locked = Referral.objects.select_for_update().get(pk=referral.pk)
         if locked.status not in (ReferralStatus.PENDING, ReferralStatus.ACCEPTED):
@@ -400,12 +586,15 @@ def revoke_referral(actor: Any, referral: Referral) -> Referral:
         locked.status = ReferralStatus.REVOKED
         locked.decided_by = _actor_user(actor)
         locked.decided_at = timezone.now()
-        locked.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-        audit.record(actor, CaseAudit.REFERRAL_REVOKE, locked, ["status"])
+        locked.decision_reason = reason  # the reason for the latest decision on the referral
+        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"])
+        audit.record(
+            actor, CaseAudit.REFERRAL_REVOKE, locked, ["status", "decision_reason"] if reason else ["status"]
+        )
     referral.status, referral.decided_by, referral.decided_at = (
         locked.status,
         locked.decided_by,
         locked.decided_at,
     )
-    referral.updated_at = locked.updated_at
+    referral.decision_reason, referral.updated_at = locked.decision_reason, locked.updated_at
     return referral

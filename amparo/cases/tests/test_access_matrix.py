@@ -93,7 +93,8 @@ RELATIONS: dict[str, Relation] = {
 
 # Case-level permissions, checked against the case under test.
 # WRITE and TRANSITION follow READ for every case-working role, the supervisor included (the
-# spec does not say otherwise). REFER stays with the owning agency. A supervisor of an agency
+# spec does not say otherwise). REFER stays with the owning agency, and so do SET_PRIORITY (the
+# time limits are the owner's) and RECORD_CONSENT (the consent to share is asked by who refers). A supervisor of an agency
 # with an accepted referral may reassign (current design; see the report).
 CASE_MATRIX = """
 role                  permission     OWN OTHER ACC PEND DECL REVK ACC_ELSE P_IN P_OUT D_IN D_OUT ACC_D_OUT
@@ -102,66 +103,88 @@ helpline_operator     WRITE           Y    .    Y    .    .    .     .      Y   
 helpline_operator     TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 helpline_operator     READ_IDENTITY   Y    .    Y    .    .    .     .      Y    .     Y    .      .
 helpline_operator     REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+helpline_operator     SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+helpline_operator     RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 helpline_operator     REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 intake_officer        READ            Y    .    Y    .    .    .     .      Y    .     Y    .      .
 intake_officer        WRITE           Y    .    Y    .    .    .     .      Y    .     Y    .      .
 intake_officer        TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 intake_officer        READ_IDENTITY   Y    .    Y    .    .    .     .      Y    .     Y    .      .
 intake_officer        REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+intake_officer        SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+intake_officer        RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 intake_officer        REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 investigator          READ            Y    .    Y    .    .    .     .      Y    .     Y    .      .
 investigator          WRITE           Y    .    Y    .    .    .     .      Y    .     Y    .      .
 investigator          TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 investigator          READ_IDENTITY   Y    .    Y    .    .    .     .      Y    .     Y    .      .
 investigator          REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+investigator          SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+investigator          RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 investigator          REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 prosecutor            READ            Y    .    Y    .    .    .     .      Y    .     Y    .      .
 prosecutor            WRITE           Y    .    Y    .    .    .     .      Y    .     Y    .      .
 prosecutor            TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 prosecutor            READ_IDENTITY   Y    .    Y    .    .    .     .      Y    .     Y    .      .
 prosecutor            REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+prosecutor            SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+prosecutor            RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 prosecutor            REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 social_worker         READ            Y    .    Y    .    .    .     .      Y    .     Y    .      .
 social_worker         WRITE           Y    .    Y    .    .    .     .      Y    .     Y    .      .
 social_worker         TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 social_worker         READ_IDENTITY   Y    .    Y    .    .    .     .      Y    .     Y    .      .
 social_worker         REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+social_worker         SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+social_worker         RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 social_worker         REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 court_officer         READ            Y    .    Y    .    .    .     .      Y    .     Y    .      .
 court_officer         WRITE           Y    .    Y    .    .    .     .      Y    .     Y    .      .
 court_officer         TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 court_officer         READ_IDENTITY   Y    .    Y    .    .    .     .      Y    .     Y    .      .
 court_officer         REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+court_officer         SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+court_officer         RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 court_officer         REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 agency_supervisor     READ            Y    .    Y    .    .    .     .      Y    .     Y    .      .
 agency_supervisor     WRITE           Y    .    Y    .    .    .     .      Y    .     Y    .      .
 agency_supervisor     TRANSITION      Y    .    Y    .    .    .     .      Y    .     Y    .      .
 agency_supervisor     READ_IDENTITY   .    .    .    .    .    .     .      .    .     .    .      .
 agency_supervisor     REFER           Y    .    .    .    .    .     .      Y    .     Y    .      .
+agency_supervisor     SET_PRIORITY    Y    .    .    .    .    .     .      Y    .     Y    .      .
+agency_supervisor     RECORD_CONSENT  Y    .    .    .    .    .     .      Y    .     Y    .      .
 agency_supervisor     REASSIGN        Y    .    Y    .    .    .     .      Y    .     Y    .      .
 national_coordinator  READ            .    .    .    .    .    .     .      .    .     .    .      .
 national_coordinator  WRITE           .    .    .    .    .    .     .      .    .     .    .      .
 national_coordinator  TRANSITION      .    .    .    .    .    .     .      .    .     .    .      .
 national_coordinator  READ_IDENTITY   .    .    .    .    .    .     .      .    .     .    .      .
 national_coordinator  REFER           .    .    .    .    .    .     .      .    .     .    .      .
+national_coordinator  SET_PRIORITY    .    .    .    .    .    .     .      .    .     .    .      .
+national_coordinator  RECORD_CONSENT  .    .    .    .    .    .     .      .    .     .    .      .
 national_coordinator  REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 analyst               READ            .    .    .    .    .    .     .      .    .     .    .      .
 analyst               WRITE           .    .    .    .    .    .     .      .    .     .    .      .
 analyst               TRANSITION      .    .    .    .    .    .     .      .    .     .    .      .
 analyst               READ_IDENTITY   .    .    .    .    .    .     .      .    .     .    .      .
 analyst               REFER           .    .    .    .    .    .     .      .    .     .    .      .
+analyst               SET_PRIORITY    .    .    .    .    .    .     .      .    .     .    .      .
+analyst               RECORD_CONSENT  .    .    .    .    .    .     .      .    .     .    .      .
 analyst               REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 auditor               READ            .    .    .    .    .    .     .      .    .     .    .      .
 auditor               WRITE           .    .    .    .    .    .     .      .    .     .    .      .
 auditor               TRANSITION      .    .    .    .    .    .     .      .    .     .    .      .
 auditor               READ_IDENTITY   .    .    .    .    .    .     .      .    .     .    .      .
 auditor               REFER           .    .    .    .    .    .     .      .    .     .    .      .
+auditor               SET_PRIORITY    .    .    .    .    .    .     .      .    .     .    .      .
+auditor               RECORD_CONSENT  .    .    .    .    .    .     .      .    .     .    .      .
 auditor               REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 sysadmin              READ            .    .    .    .    .    .     .      .    .     .    .      .
 sysadmin              WRITE           .    .    .    .    .    .     .      .    .     .    .      .
 sysadmin              TRANSITION      .    .    .    .    .    .     .      .    .     .    .      .
 sysadmin              READ_IDENTITY   .    .    .    .    .    .     .      .    .     .    .      .
 sysadmin              REFER           .    .    .    .    .    .     .      .    .     .    .      .
+sysadmin              SET_PRIORITY    .    .    .    .    .    .     .      .    .     .    .      .
+sysadmin              RECORD_CONSENT  .    .    .    .    .    .     .      .    .     .    .      .
 sysadmin              REASSIGN        .    .    .    .    .    .     .      .    .     .    .      .
 """
 
@@ -238,6 +261,8 @@ CASE_PERMISSIONS = [
     CasePermission.READ_IDENTITY,
     CasePermission.REFER,
     CasePermission.REASSIGN,
+    CasePermission.SET_PRIORITY,
+    CasePermission.RECORD_CONSENT,
 ]
 ROLE_PERMISSIONS: dict[str, StrEnum] = {
     "LIST": CasePermission.LIST,
@@ -443,19 +468,20 @@ def test_referral_decisions_follow_the_matrix(
 
 P, C = CasePermission, CorePermission
 CASE_WORK = {P.READ, P.WRITE, P.TRANSITION}
+OWNER_WORK = {P.REFER, P.SET_PRIORITY, P.RECORD_CONSENT}  # the owning agency's rights
 
 MULTI_ROLE_CASES: list[tuple[tuple[str, ...], str, set[StrEnum]]] = [
     # roles, relation, everything granted (case permissions on the case, role-level permissions)
     (
         (Role.ANALYST, Role.INVESTIGATOR),
         "OWN",
-        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REFER, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | OWNER_WORK | {P.LIST, P.READ_IDENTITY, P.CREATE, C.AGGREGATE_READ},
     ),
     ((Role.ANALYST, Role.INVESTIGATOR), "PEND", {P.LIST, P.CREATE, C.AGGREGATE_READ}),
     (
         (Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR),
         "OWN",
-        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | OWNER_WORK | {P.LIST, P.READ_IDENTITY, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
     ),
     (
         (Role.AGENCY_SUPERVISOR, Role.INVESTIGATOR),
@@ -465,7 +491,7 @@ MULTI_ROLE_CASES: list[tuple[tuple[str, ...], str, set[StrEnum]]] = [
     (
         (Role.AGENCY_SUPERVISOR, Role.ANALYST),
         "OWN",
-        CASE_WORK | {P.LIST, P.REFER, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
+        CASE_WORK | OWNER_WORK | {P.LIST, P.REASSIGN, P.CREATE, C.AGGREGATE_READ},
     ),
     ((Role.PROSECUTOR, Role.COURT_OFFICER), "ACC", CASE_WORK | {P.LIST, P.READ_IDENTITY}),
     ((Role.PROSECUTOR, Role.COURT_OFFICER), "REVK", {P.LIST}),
@@ -475,7 +501,7 @@ MULTI_ROLE_CASES: list[tuple[tuple[str, ...], str, set[StrEnum]]] = [
     (
         (Role.SOCIAL_WORKER, Role.AUDITOR),
         "D_IN",
-        CASE_WORK | {P.LIST, P.READ_IDENTITY, P.REFER, P.CREATE, C.AUDIT_READ},
+        CASE_WORK | OWNER_WORK | {P.LIST, P.READ_IDENTITY, P.CREATE, C.AUDIT_READ},
     ),
 ]
 

@@ -3,6 +3,7 @@ and atomicity (a failure after the write leaves nothing behind)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -16,9 +17,21 @@ from django.http import Http404
 
 from amparo.cases import actions
 from amparo.cases.access import get_case_for_user
-from amparo.cases.models import Case, CaseForm, CaseNote, CasePlatform, Person, Referral, Transition
+from amparo.cases.actions import relations
+from amparo.cases.models import (
+    Case,
+    CaseForm,
+    CaseNote,
+    CasePlatform,
+    CaseRelation,
+    ConsentRecord,
+    Person,
+    Referral,
+    Transition,
+)
 from amparo.cases.permissions import CasePermission
 from amparo.cases.policy import visible_cases
+from amparo.conftest import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency, AuditEntry, AuditHead, District, Province, User
 from amparo.core.policy import can
@@ -122,6 +135,8 @@ def test_create_case_records_codes_once_and_audits_field_names(make_user: MakeUs
                     "forms",
                     "platforms",
                     "narrative",
+                    "acknowledge_due_at",
+                    "action_due_at",
                 ]
             ),
         )
@@ -243,6 +258,15 @@ def case(make_case: MakeCase) -> Case:
     return make_case(agency=OWNER, district="MZ0702", victim_name="Zélia Inventada")
 
 
+def _refer(actor: Any, case: Case, to_agency: Agency, reason: str, **kwargs: Any) -> Referral:
+    """Refer with a consent record that permits sharing (recorded by the system, so that a refused
+    referral still finds one)."""
+    consent = actions.record_consent(
+        SYSTEM, case, purpose="Referral", child_consent="given", caregiver_consent="given"
+    )
+    return actions.refer_case(actor, case, to_agency, reason=reason, consent=consent, **kwargs)
+
+
 def _reads(user: User, case: Case) -> bool:
     """Whether `user` can read `case`, asked through all three doors (which must agree)."""
     by_rule = can(user, CasePermission.READ, case)
@@ -260,8 +284,27 @@ def test_referral_accepted_then_revoked(people: dict[str, User], case: Case) -> 
     sender, receiver = people["sender"], people["receiver"]
     mark = _mark()
 
-    referral = actions.refer_case(sender, case, _agency(PARTNER), reason="Needs an investigation.")
+    consent = actions.record_consent(
+        sender,
+        case,
+        purpose="Referral to SERNIC",
+        child_consent="not_asked",
+        caregiver_consent="refused",
+        legal_basis="criminal_offence",
+        justification="A public crime against a child.",
+    )
+    referral = actions.refer_case(
+        sender,
+        case,
+        _agency(PARTNER),
+        reason="Needs an investigation.",
+        consent=consent,
+        shared_fields=["offender_identity", "narrative"],
+        urgency="high",
+    )
     assert referral.status == "pending"
+    assert referral.shared_fields == ["narrative", "offender_identity"]  # in ShareableField order
+    assert referral.respond_by == referral.created_at + dt.timedelta(hours=24)  # high: acknowledge in 24 h
     assert not _reads(receiver, case)  # pending grants nothing
 
     actions.decide_referral(receiver, referral, accept=True)
@@ -272,17 +315,40 @@ def test_referral_accepted_then_revoked(people: dict[str, User], case: Case) -> 
     assert can(receiver, CasePermission.READ_IDENTITY, case)
     assert not can(receiver, CasePermission.REFER, case)  # but not the owner's right to refer on
 
-    actions.revoke_referral(sender, referral)
+    actions.revoke_referral(sender, referral, reason="Sent to the wrong unit.")
     referral.refresh_from_db()
     assert referral.status == "revoked"
+    assert referral.decision_reason == "Sent to the wrong unit."
     assert not _reads(receiver, case)  # revoking takes it back
 
     r, c = str(referral.pk), str(case.pk)
     assert _entries_since(mark) == [
-        ("cases:referral:create", "cases.referral", r, sender.username, ["reason", "to_agency"]),
+        (
+            "cases:consent:create",
+            "cases.consentrecord",
+            str(consent.pk),
+            sender.username,
+            ["caregiver_consent", "child_consent", "justification", "legal_basis", "purpose"],
+        ),
+        (
+            "cases:referral:create",
+            "cases.referral",
+            r,
+            sender.username,
+            [
+                "case.acknowledged_at",
+                "case.actioned_at",
+                "consent",
+                "reason",
+                "respond_by",
+                "shared_fields",
+                "to_agency",
+                "urgency",
+            ],
+        ),
         ("cases:referral:accept", "cases.referral", r, receiver.username, ["status"]),
         ("cases:case:view", "cases.case", c, receiver.username, []),
-        ("cases:referral:revoke", "cases.referral", r, sender.username, ["status"]),
+        ("cases:referral:revoke", "cases.referral", r, sender.username, ["decision_reason", "status"]),
     ]
     assert list(audit.verify()) == []
 
@@ -290,25 +356,30 @@ def test_referral_accepted_then_revoked(people: dict[str, User], case: Case) -> 
 def test_declined_referral_grants_no_access(people: dict[str, User], case: Case) -> None:
     sender, receiver = people["sender"], people["receiver"]
     mark = _mark()
-    referral = actions.refer_case(sender, case, _agency(PARTNER), reason="Needs an investigation.")
-    actions.decide_referral(receiver, referral, accept=False)
+    referral = _refer(sender, case, _agency(PARTNER), reason="Needs an investigation.")
+    actions.decide_referral(receiver, referral, accept=False, reason="Not for us.")
     referral.refresh_from_db()
     assert (referral.status, referral.decided_by_id) == ("declined", receiver.pk)
     assert not _reads(receiver, case)
-    assert _audit_since(mark) == ["cases:referral:create", "cases:referral:decline"]
+    assert referral.decision_reason == "Not for us."
+    expected = ["cases:consent:create", "cases:referral:create", "cases:referral:decline"]
+    assert _audit_since(mark) == expected
+    assert _entries_since(mark)[-1][-1] == ["decision_reason", "status"]
     # A declined referral cannot be revoked either: there is nothing left to take back.
     with pytest.raises(ValidationError):
         actions.revoke_referral(sender, referral)
-    assert _audit_since(mark) == ["cases:referral:create", "cases:referral:decline"]
+    assert _audit_since(mark) == expected
 
 
 @pytest.mark.parametrize("who", ["sender", "owner_supervisor", "outsider", "receiver_analyst"])
 def test_only_the_receiving_agency_decides(people: dict[str, User], case: Case, who: str) -> None:
-    referral = actions.refer_case(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
+    referral = _refer(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
     mark = _mark()
     for accept in (True, False):
         with pytest.raises(PermissionDenied):
-            actions.decide_referral(people[who], Referral.objects.get(pk=referral.pk), accept=accept)
+            actions.decide_referral(
+                people[who], Referral.objects.get(pk=referral.pk), accept=accept, reason="Not for us."
+            )
     assert Referral.objects.get(pk=referral.pk).status == "pending"
     assert _audit_since(mark) == []
 
@@ -316,18 +387,18 @@ def test_only_the_receiving_agency_decides(people: dict[str, User], case: Case, 
 @pytest.mark.parametrize("first", [True, False], ids=["accepted", "declined"])
 def test_decided_referral_cannot_be_decided_again(people: dict[str, User], case: Case, first: bool) -> None:
     receiver = people["receiver"]
-    referral = actions.refer_case(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
+    referral = _refer(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
     stale = Referral.objects.get(pk=referral.pk)  # loaded while still pending
-    actions.decide_referral(receiver, referral, accept=first)
+    actions.decide_referral(receiver, referral, accept=first, reason="Not for us.")
     decided = Referral.objects.get(pk=referral.pk)
     mark = _mark()
 
     with pytest.raises(PermissionDenied):  # the fresh row: the policy refuses
-        actions.decide_referral(receiver, decided, accept=not first)
+        actions.decide_referral(receiver, decided, accept=not first, reason="Not for us.")
     with pytest.raises(ValidationError):  # a copy loaded before the decision: the action refuses
-        actions.decide_referral(receiver, stale, accept=not first)
+        actions.decide_referral(receiver, stale, accept=not first, reason="Not for us.")
     with pytest.raises(ValidationError):  # not even the system may overturn a decision
-        actions.decide_referral(SYSTEM, decided, accept=not first)
+        actions.decide_referral(SYSTEM, decided, accept=not first, reason="Not for us.")
 
     assert Referral.objects.get(pk=referral.pk).status == ("accepted" if first else "declined")
     assert _audit_since(mark) == []
@@ -336,7 +407,7 @@ def test_decided_referral_cannot_be_decided_again(people: dict[str, User], case:
 def test_a_revoked_referral_cannot_be_accepted_from_a_stale_copy(people: dict[str, User], case: Case) -> None:
     """The receiver opened the referral while pending; meanwhile the owner revoked it."""
     sender, receiver = people["sender"], people["receiver"]
-    referral = actions.refer_case(sender, case, _agency(PARTNER), reason="Needs an investigation.")
+    referral = _refer(sender, case, _agency(PARTNER), reason="Needs an investigation.")
     stale = Referral.objects.get(pk=referral.pk)
     actions.revoke_referral(sender, referral)
     mark = _mark()
@@ -349,7 +420,7 @@ def test_a_revoked_referral_cannot_be_accepted_from_a_stale_copy(people: dict[st
 
 @pytest.mark.parametrize("who", ["receiver", "outsider", "receiver_analyst"])
 def test_only_the_owning_agency_revokes(people: dict[str, User], case: Case, who: str) -> None:
-    referral = actions.refer_case(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
+    referral = _refer(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
     actions.decide_referral(people["receiver"], referral, accept=True)
     mark = _mark()
     with pytest.raises(PermissionDenied):
@@ -360,7 +431,7 @@ def test_only_the_owning_agency_revokes(people: dict[str, User], case: Case, who
 
 def test_revoking_twice_is_refused(people: dict[str, User], case: Case) -> None:
     sender = people["sender"]
-    referral = actions.refer_case(sender, case, _agency(PARTNER), reason="Needs an investigation.")
+    referral = _refer(sender, case, _agency(PARTNER), reason="Needs an investigation.")
     stale = Referral.objects.get(pk=referral.pk)
     actions.revoke_referral(sender, referral)
     mark = _mark()
@@ -372,12 +443,13 @@ def test_revoking_twice_is_refused(people: dict[str, User], case: Case) -> None:
 
 def test_referral_needs_another_agency_and_a_reason(people: dict[str, User], case: Case) -> None:
     sender = people["sender"]
+    consent = given_consent(case)
     mark = _mark()
     with pytest.raises(ValidationError):
-        actions.refer_case(sender, case, _agency(OWNER), reason="To ourselves.")
+        actions.refer_case(sender, case, _agency(OWNER), reason="To ourselves.", consent=consent)
     for reason in ("", "   "):
         with pytest.raises(ValidationError):
-            actions.refer_case(sender, case, _agency(PARTNER), reason=reason)
+            actions.refer_case(sender, case, _agency(PARTNER), reason=reason, consent=consent)
     assert Referral.objects.count() == 0
     assert _audit_since(mark) == []
 
@@ -385,10 +457,10 @@ def test_referral_needs_another_agency_and_a_reason(people: dict[str, User], cas
 @pytest.mark.parametrize("who", ["receiver", "outsider", "receiver_analyst"])
 def test_only_the_owning_agency_refers(people: dict[str, User], case: Case, who: str) -> None:
     """Even the agency the case was referred to (and that accepted) cannot pass it on."""
-    referral = actions.refer_case(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
+    referral = _refer(people["sender"], case, _agency(PARTNER), reason="Needs an investigation.")
     actions.decide_referral(people["receiver"], referral, accept=True)
     with pytest.raises(PermissionDenied):
-        actions.refer_case(people[who], case, _agency(THIRD), reason="Passing it on.")
+        _refer(people[who], case, _agency(THIRD), reason="Passing it on.")
     assert list(Referral.objects.values_list("to_agency__code", flat=True)) == [PARTNER]
 
 
@@ -411,9 +483,17 @@ def test_supervisor_assigns_to_someone_who_can_work_on_the_case(
     with pytest.raises(PermissionDenied):
         actions.assign_case(sender, case, sender)
     assert Case.objects.get(pk=case.pk).assigned_to_id == sender.pk
+    # The first assignment acknowledges the case (its time limits): stamped once, in the same entry.
     assert _entries_since(mark) == [
-        ("cases:case:assign", "cases.case", str(case.pk), supervisor.username, ["assigned_to"])
+        (
+            "cases:case:assign",
+            "cases.case",
+            str(case.pk),
+            supervisor.username,
+            ["acknowledged_at", "assigned_to"],
+        )
     ]
+    assert Case.objects.get(pk=case.pk).acknowledged_at is not None
 
 
 def test_note_is_audited_and_a_blank_note_refused(people: dict[str, User], case: Case) -> None:
@@ -497,12 +577,26 @@ def _db_state() -> dict[str, Any]:
         "referrals": sorted(
             Referral.objects.values_list("id", "status", "decided_by_id", "decided_at"), key=str
         ),
+        "deadlines": sorted(
+            Case.objects.values_list(
+                "id", "acknowledge_due_at", "action_due_at", "acknowledged_at", "actioned_at"
+            ),
+            key=str,
+        ),
+        "merges": sorted(Case.objects.values_list("id", "merged_into_id", "merged_at"), key=str),
+        "consents": ConsentRecord.objects.count(),
+        "relations": sorted(CaseRelation.objects.values_list("id", "removed_at", "removed_by_id"), key=str),
         "audit": AuditEntry.objects.count(),
         "heads": sorted(AuditHead.objects.values_list("chain", "last_id", "last_hash", "count")),
     }
 
 
-def _scenarios(people: dict[str, User], case: Case) -> dict[str, Callable[[], object]]:
+def _scenarios(people: dict[str, User], case: Case, make_case: MakeCase) -> dict[str, Callable[[], object]]:
+    consent = given_consent(case)
+    supervisor = people["owner_supervisor"]
+    twin, linked, merged, primary = (make_case(agency=OWNER, district="MZ0702") for _ in range(4))
+    link = relations.link_cases(SYSTEM, case, linked, reason="same_child")
+    relations.merge_case(SYSTEM, merged, primary)
     pending = Referral.objects.create(
         case=case,
         from_agency=case.owning_agency,
@@ -529,9 +623,19 @@ def _scenarios(people: dict[str, User], case: Case) -> dict[str, Callable[[], ob
         "transition_case": lambda: actions.transition_case(sender, case, "triaged", reason="Synthetic."),
         "add_note": lambda: actions.add_note(sender, case, "Synthetic note."),
         "assign_case": lambda: actions.assign_case(people["owner_supervisor"], case, sender),
-        "refer_case": lambda: actions.refer_case(sender, case, _agency("prm"), reason="Synthetic."),
+        "refer_case": lambda: actions.refer_case(
+            sender, case, _agency("prm"), reason="Synthetic.", consent=consent
+        ),
         "decide_referral": lambda: actions.decide_referral(people["receiver"], pending, accept=True),
         "revoke_referral": lambda: actions.revoke_referral(sender, accepted),
+        "record_consent": lambda: actions.record_consent(
+            sender, case, purpose="Synthetic.", child_consent="given", caregiver_consent="given"
+        ),
+        "set_priority": lambda: actions.set_priority(supervisor, case, "high", reason="Synthetic."),
+        "link_cases": lambda: relations.link_cases(sender, case, twin, reason="same_offender"),
+        "unlink_cases": lambda: relations.unlink_cases(sender, link),
+        "merge_case": lambda: relations.merge_case(sender, twin, case),
+        "unmerge_case": lambda: relations.unmerge_case(sender, merged),
     }
 
 
@@ -544,14 +648,24 @@ SCENARIOS = [
     "refer_case",
     "decide_referral",
     "revoke_referral",
+    "record_consent",
+    "set_priority",
+    "link_cases",
+    "unlink_cases",
+    "merge_case",
+    "unmerge_case",
 ]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_action_is_atomic_when_the_audit_fails_after_the_write(
-    people: dict[str, User], case: Case, monkeypatch: pytest.MonkeyPatch, scenario: str
+    people: dict[str, User],
+    case: Case,
+    make_case: MakeCase,
+    monkeypatch: pytest.MonkeyPatch,
+    scenario: str,
 ) -> None:
-    run = _scenarios(people, case)[scenario]
+    run = _scenarios(people, case, make_case)[scenario]
     real_record = audit.record
     recorded: list[str] = []
 
@@ -572,14 +686,16 @@ def test_action_is_atomic_when_the_audit_fails_after_the_write(
 
 
 def test_every_action_is_covered_by_the_atomicity_test() -> None:
+    """Every write of the case core and of links and merges (the other action modules have their own)."""
     from amparo.cases.actions import core
 
     public = {
         name
-        for name in dir(core)
+        for module in (core, relations)
+        for name in dir(module)
         if not name.startswith("_")
-        and callable(getattr(core, name))
-        and getattr(getattr(core, name), "__module__", "") == core.__name__
+        and callable(getattr(module, name))
+        and getattr(getattr(module, name), "__module__", "") == module.__name__
     }
     lookups = {"find_persons_by_phone", "find_persons_by_name"}
     assert public - lookups == set(SCENARIOS)

@@ -9,7 +9,7 @@ import pytest
 from amparo.cases import actions
 from amparo.cases.models import Case, Transition
 from amparo.cases.permissions import CaseAudit, CasePermission
-from amparo.conftest import SYSTEM
+from amparo.conftest import SYSTEM, given_consent
 from amparo.core import audit, policy
 from amparo.core.models import Agency, AuditEntry
 from amparo.core.tests.test_web import csp_directives, sign_in
@@ -192,7 +192,9 @@ def test_case_detail_shows_classification_place_risk_and_history(client, make_us
 @pytest.mark.django_db
 def test_case_detail_lists_referrals(client, make_user, case):
     owner = make_user("helpline_operator", agency="linha-fala-crianca")
-    actions.refer_case(owner, case, Agency.objects.get(code="sernic"), reason="Investigar.")
+    actions.refer_case(
+        owner, case, Agency.objects.get(code="sernic"), reason="Investigar.", consent=given_consent(case)
+    )
     sign_in(client, owner)
     body = client.get(f"/cases/{case.reference}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "SERNIC" in body
@@ -249,7 +251,7 @@ def test_allowed_transition_changes_the_status(client, make_user, case):
     assert transition.reason == "Triagem inicial."
     entry = AuditEntry.objects.get(action=CaseAudit.TRANSITION)
     assert entry.actor_user_id == operator.pk
-    assert entry.fields == ["status"]
+    assert entry.fields == ["acknowledged_at", "status"]  # triage acknowledges the case (time limits)
 
 
 @pytest.mark.django_db

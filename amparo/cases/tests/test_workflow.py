@@ -154,7 +154,14 @@ def test_allowed_transition_succeeds_and_is_recorded(
         officer.username,
         AGENCY,
     )
-    assert entry.fields == (["outcome", "status"] if outcome else ["status"])
+    # The first acknowledging or acting step stamps the case's time limits (a fresh case has neither).
+    stamped = {"acknowledged_at"} if target in {TR, AS, RF, UI, WP, IC, CL} else set()
+    stamped |= {"actioned_at"} if target in {RF, UI, WP, IC, CL} else set()
+    assert entry.fields == sorted({"status", *(["outcome"] if outcome else []), *stamped})
+    assert (row.acknowledged_at is not None, row.actioned_at is not None) == (
+        "acknowledged_at" in stamped,
+        "actioned_at" in stamped,
+    )
     assert before <= entry.at <= after
     assert list(audit.verify()) == []
 

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from amparo.cases.models import Case, Referral
+from amparo.cases.models import Case, ConsentRecord, Referral
 from amparo.core import audit
 from amparo.core.models import Agency
 from amparo.core.tests.test_web import sign_in
@@ -120,11 +120,62 @@ def test_referring_from_triage_creates_the_referral_and_marks_the_case_referred(
     report = submit()
     sernic = Agency.objects.get(code="sernic")
     client.post(
-        f"/intake/triage/{report.case.reference}/refer/", {"to_agency": sernic.pk, "reason": "Extortion."}
+        f"/intake/triage/{report.case.reference}/refer/",
+        {
+            "to_agency": sernic.pk,
+            "reason": "Extortion.",
+            "shared_fields": ["narrative", "offender_identity"],
+            "child_consent": "not_asked",
+            "caregiver_consent": "not_asked",
+            "legal_basis": "criminal_offence",
+            "justification": "Sexual extortion of a child is a public crime.",
+        },
     )
     assert Case.objects.get(pk=report.case.pk).status == "referred"
-    assert Referral.objects.get(case=report.case).to_agency == sernic
-    assert actions.reporter_status(report.receipt).status == "referred_police"
+    referral = Referral.objects.get(case=report.case)
+    assert referral.to_agency == sernic
+    assert referral.shared_fields == ["narrative", "offender_identity"]
+    assert referral.consent.legal_basis == "criminal_offence"
+
+
+@pytest.mark.django_db
+def test_referring_from_triage_without_consent_or_legal_basis_changes_nothing(client, operator):
+    report = submit()
+    sernic = Agency.objects.get(code="sernic")
+    client.post(
+        f"/intake/triage/{report.case.reference}/refer/",
+        {
+            "to_agency": sernic.pk,
+            "reason": "Extortion.",
+            "child_consent": "refused",
+            "caregiver_consent": "given",
+        },
+    )
+    assert Case.objects.get(pk=report.case.pk).status == "received"
+    assert not Referral.objects.filter(case=report.case).exists()
+    # Not even the refusal is kept: accepting, the consent record and the referral are one step.
+    assert not ConsentRecord.objects.filter(case=report.case).exists()
+    assert actions.reporter_status(report.receipt).status == "received"
+
+
+@pytest.mark.django_db
+def test_referring_from_triage_with_a_legal_basis_but_no_justification_changes_nothing(client, operator):
+    report = submit()
+    sernic = Agency.objects.get(code="sernic")
+    client.post(
+        f"/intake/triage/{report.case.reference}/refer/",
+        {
+            "to_agency": sernic.pk,
+            "reason": "Extortion.",
+            "child_consent": "not_asked",
+            "caregiver_consent": "not_asked",
+            "legal_basis": "criminal_offence",
+            "justification": "   ",
+        },
+    )
+    assert Case.objects.get(pk=report.case.pk).status == "received"
+    assert not Referral.objects.filter(case=report.case).exists()
+    assert not ConsentRecord.objects.filter(case=report.case).exists()
 
 
 @pytest.mark.django_db

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from tqdm import tqdm
 
+from amparo.cases.actions import create_demo_services
 from amparo.demo import actions, generate
 from amparo.intake.demo import seed_demo_channels
+from amparo.outreach import seed as outreach_seed
 
 
 def _date(value: str) -> dt.date:
@@ -88,6 +90,7 @@ class Command(BaseCommand):
             actions.ensure_demo_agencies(actions.SYSTEM)
             users = actions.create_demo_users(actions.SYSTEM)
             seed_demo_channels()  # one SMS and one USSD channel on the `log` provider
+            create_demo_services(actions.SYSTEM)  # invented, marked services in each provincial capital
         except actions.DemoConflict as exc:
             raise CommandError(str(exc)) from None
         plan = generate.generate_cases(
@@ -96,6 +99,9 @@ class Command(BaseCommand):
         quiet = as_json or not sys.stderr.isatty()
         with tqdm(total=n, unit="case", desc="seed_demo", file=sys.stderr, disable=quiet) as bar:
             actions.seed_cases(actions.SYSTEM, plan, users, progress=bar.update)
+        # Awareness material (approved by the national coordinator) and invented community sessions.
+        outreach_seed.seed(actions.SYSTEM, approver=users["coordenador"])
+        outreach_seed.demo_sessions(users["assistente.social"], count=40, seed=options["seed"], today=today)
         seconds = time.perf_counter() - started
         self._report(
             created=True,

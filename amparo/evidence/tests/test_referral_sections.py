@@ -1,0 +1,59 @@
+"""A referral that does not share the evidence section (or the reporter's identity) gives the receiving
+agency no way into the vault (or the reporter conversation), even though it can read the case."""
+
+from __future__ import annotations
+
+import pytest
+
+from amparo.cases import actions
+from amparo.cases.models import ShareableField
+from amparo.cases.permissions import CasePermission
+from amparo.conftest import SYSTEM, given_consent
+from amparo.core.models import Agency
+from amparo.core.policy import can
+from amparo.evidence import actions as evidence_actions
+from amparo.evidence.permissions import EvidencePermission
+from amparo.intake.permissions import IntakePermission
+
+pytestmark = pytest.mark.django_db
+
+
+def _accepted_referral(case, receiver, shared):  # noqa: ANN001, ANN202
+    referral = actions.refer_case(
+        SYSTEM,
+        case,
+        Agency.objects.get(code="sernic"),
+        reason="Investigar.",
+        consent=given_consent(case),
+        shared_fields=shared,
+    )
+    actions.decide_referral(receiver, referral, accept=True)
+
+
+@pytest.mark.parametrize("shared", [[], [ShareableField.NARRATIVE, ShareableField.VICTIM_IDENTITY]])
+def test_a_referral_without_the_evidence_section_opens_no_evidence(make_case, make_user, shared) -> None:  # noqa: ANN001
+    case = make_case(agency="linha-fala-crianca")
+    item = evidence_actions.add_item(SYSTEM, case, [b"synthetic screenshot bytes"], original_name="a.png")
+    receiver = make_user("investigator", "agency_supervisor", agency="sernic")
+    _accepted_referral(case, receiver, shared)
+    assert can(receiver, CasePermission.READ, case)  # reading the case itself is allowed …
+    assert not can(receiver, EvidencePermission.READ, case)  # … its evidence is not
+    assert not can(receiver, EvidencePermission.READ, item)
+
+
+def test_a_referral_that_shares_the_evidence_opens_it(make_case, make_user) -> None:  # noqa: ANN001
+    case = make_case(agency="linha-fala-crianca")
+    item = evidence_actions.add_item(SYSTEM, case, [b"synthetic screenshot bytes"], original_name="a.png")
+    receiver = make_user("investigator", "agency_supervisor", agency="sernic")
+    _accepted_referral(case, receiver, [ShareableField.EVIDENCE])
+    assert can(receiver, EvidencePermission.READ, case)
+    assert can(receiver, EvidencePermission.READ, item)
+
+
+def test_the_reporter_conversation_needs_the_reporter_identity_section(make_case, make_user) -> None:  # noqa: ANN001
+    case = make_case(agency="linha-fala-crianca")
+    receiver = make_user("investigator", "agency_supervisor", agency="sernic")
+    _accepted_referral(case, receiver, [ShareableField.NARRATIVE, ShareableField.NOTES])
+    assert not can(receiver, IntakePermission.MESSAGE_REPORTER, case)
+    owner = make_user("helpline_operator", agency="linha-fala-crianca")
+    assert can(owner, IntakePermission.MESSAGE_REPORTER, case)
