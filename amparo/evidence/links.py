@@ -16,3 +16,13 @@ def case_links(user: Any, case: Any) -> list[tuple[str, str]]:
         return []
     label = gettext("Evidence of case %(reference)s") % {"reference": case.reference}
     return [(label, reverse("evidence:case", args=[case.reference]))]
+
+
+def home_links(user: Any) -> list[Any]:
+    """On the staff home page: takedown notices (and the block list) for those who send them."""
+    from amparo.core.views import Ability
+    from amparo.evidence.permissions import TakedownPermission
+
+    if not can(user, TakedownPermission.NOTICE_MANAGE):
+        return []
+    return [Ability(gettext("Takedown notices and the URL block list"), reverse("evidence:takedown"))]

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from amparo.cases.models import Case
+from amparo.cases.taxonomy import Platform
 from amparo.core.fields import EncryptedTextField
 from amparo.core.models import Agency
 from amparo.evidence import pdq
@@ -233,3 +235,96 @@ class LinkProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_a.reference} ~ {self.case_b.reference}"
+
+
+class TakedownStatus(models.TextChoices):
+    SENT = "sent", _("Sent")
+    REMOVED = "removed", _("Removed")
+    REFUSED = "refused", _("Refused")
+    NOT_FOUND = "not_found", _("Not found")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class TakedownNotice(models.Model):
+    """A notice to an organisation to remove material at a URL. Time to removal is
+    `removed_at - requested_at`. The URL may identify a person: encrypted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="takedown_notices"
+    )
+    url = EncryptedTextField(_("URL"))
+    platform = models.CharField(
+        _("platform"), max_length=16, choices=Platform.choices, default=Platform.UNKNOWN
+    )
+    # The industry organisation addressed (intake.IndustryOrganisation); null when sent outside the API.
+    organisation = models.ForeignKey(
+        "intake.IndustryOrganisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="takedown_notices",
+        verbose_name=_("organisation"),
+    )
+    requested_at = models.DateTimeField(_("requested"), db_index=True)
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=TakedownStatus.choices, default=TakedownStatus.SENT
+    )
+    answer_note = EncryptedTextField(_("answer"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("takedown notice")
+        verbose_name_plural = _("takedown notices")
+        indexes = [models.Index(fields=["organisation", "status"])]
+
+    def __str__(self) -> str:
+        return f"takedown {str(self.id)[:8]}"
+
+    @property
+    def time_to_removal(self):  # noqa: ANN201 - a timedelta or None
+        if self.removed_at is None:
+            return None
+        return self.removed_at - self.requested_at
+
+
+class BlockCategory(models.TextChoices):
+    CSAM = "csam", _("Child sexual abuse material")
+    GROOMING = "grooming", _("Grooming or solicitation of children")
+    SEXTORTION = "sextortion", _("Sexual extortion of children")
+    TRAFFICKING = "trafficking", _("Trafficking of children")
+    OTHER = "other", pgettext_lazy("block reason", "Other")
+
+
+class BlockedUrl(models.Model):
+    """One entry of the national URL block list, downloadable by authorised organisations. A removed
+    entry is kept (removed_at set) so that the list's history stays auditable."""
+
+    url = models.CharField(_("URL"), max_length=2000)
+    url_hash = models.CharField(max_length=64, editable=False)
+    category = models.CharField(_("reason"), max_length=16, choices=BlockCategory.choices)
+    added_at = models.DateTimeField(_("added"), auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = _("blocked URL")
+        verbose_name_plural = _("blocked URLs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["url_hash"],
+                condition=models.Q(removed_at__isnull=True),
+                name="unique_active_blocked_url",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"blocked {self.pk}"

@@ -33,3 +33,18 @@ class EvidenceAudit(StrEnum):
     HASHLIST_IMPORT = "evidence:hashlist:import"
     HASHES_EXPORT = "evidence:hashes:export"
     KEYS_REWRAP = "evidence:keys:rewrap"
+
+
+class TakedownPermission(StrEnum):
+    NOTICE_MANAGE = "evidence:takedown:manage"  # send or withdraw takedown notices for a case's URLs
+    BLOCKLIST_MANAGE = "evidence:blocklist:manage"  # add to or remove from the national URL block list
+
+
+class TakedownAudit(StrEnum):
+    NOTICE_CREATE = "evidence:takedown:create"
+    NOTICE_WITHDRAW = "evidence:takedown:withdraw"
+    NOTICE_ANSWER = "evidence:takedown:answer"  # the organisation confirmed removal, refused or found nothing
+    NOTICE_LIST = "evidence:takedown:list"
+    BLOCKLIST_ADD = "evidence:blocked_url:create"
+    BLOCKLIST_REMOVE = "evidence:blocked_url:remove"
+    BLOCKLIST_DOWNLOAD = "evidence:blocklist:download"

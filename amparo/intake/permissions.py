@@ -9,6 +9,7 @@ class IntakePermission(StrEnum):
     DESK_RECORD = "intake:desk:record"  # an agency's walk-in desk
     TRIAGE = "intake:triage:use"  # the agency's queue of new reports (object: a case, or None for the page)
     MESSAGE_REPORTER = "intake:reporter_message:send"  # object: the case
+    CYBERTIP_IMPORT = "intake:cybertip:import"  # import NCMEC CyberTipline packages (receiving agency)
 
 
 class IntakeAudit(StrEnum):
@@ -22,3 +23,5 @@ class IntakeAudit(StrEnum):
     TRIAGE_LIST = "intake:triage:list"
     CASE_LINK = "intake:case_link:create"
     CASE_UNLINK = "intake:case_link:undo"
+    CYBERTIP_IMPORT = "intake:cybertip:import"
+    CYBERTIP_INTEGRITY_ALARM = "intake:cybertip:integrity_alarm"  # a declared hash did not match
