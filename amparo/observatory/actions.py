@@ -520,3 +520,33 @@ def download_extract(actor: Any, request: ExtractRequest) -> str:
         request.save(update_fields=["status", "downloaded_at"])
         audit.record(actor, ExtractAudit.DOWNLOAD, request, list(request.fields))
     return body
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicator snapshots
+
+
+def request_refresh(actor: Any, period: Any) -> list[str]:  # noqa: ANN401
+    """A coordinator asks for fresh national figures for ``period`` (a compute.Period): every
+    indicator for it and reports received for the earlier periods of its time series. The refresh
+    runs in the background worker once this transaction commits; returns the period keys asked for.
+    """
+    from amparo.observatory import snapshots
+    from amparo.observatory.permissions import ObservatoryAudit, ObservatoryPermission
+    from amparo.observatory.tasks import refresh_indicators
+
+    _require(actor, ObservatoryPermission.REFRESH)
+    plan = [(sorted(p.key() for p in periods), codes) for periods, codes in snapshots.plan_for(period)]
+    with transaction.atomic():
+        audit.record(
+            actor,
+            ObservatoryAudit.SNAPSHOT_REFRESH_REQUEST,
+            ("observatory.indicatorsnapshot", period.key()),
+            [],
+        )
+        for keys, codes in plan:
+            if keys:
+                transaction.on_commit(
+                    lambda keys=keys, codes=codes: refresh_indicators.enqueue(periods=keys, codes=codes)
+                )
+    return [key for keys, _codes in plan for key in keys]

@@ -17,3 +17,8 @@ class ObservatoryConfig(AppConfig):
         from amparo.observatory.links import home_links
 
         register_home_links(home_links)
+
+        from amparo.core.schedule import register_periodic
+        from amparo.observatory import snapshots, tasks
+
+        register_periodic("observatory.refresh", every=snapshots.refresh_every(), job=tasks.refresh_periodic)

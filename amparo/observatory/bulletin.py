@@ -36,6 +36,7 @@ def _text() -> dict[str, str]:
         "scope_agency": gettext("Cases of {agency} only"),
         "period": gettext("Period: {period}"),
         "generated": gettext("Generated on {date} by the Amparo platform."),
+        "as_of": gettext("Figures as of {when}."),
         "disclosure": gettext(
             'To protect children, counts from 1 to 4 are shown as "<5", and "x" hides a figure that would let a small count be worked out. Rates are not shown when their numerator is hidden.'
         ),
@@ -179,6 +180,8 @@ def render(period: compute.Period, *, lang: str = "pt", agency: Agency | None = 
         scope = words["scope_agency"].format(agency=agency.short_name) if agency else words["scope_national"]
         _para(pdf, f"{words['period'].format(period=label)} - {scope}", size=10, style="B")
         _para(pdf, words["generated"].format(date=timezone.localdate().isoformat()), size=8)
+        when = timezone.localtime(data.as_of or timezone.now())
+        _para(pdf, words["as_of"].format(when=when.strftime("%Y-%m-%d %H:%M")), size=8)
         pdf.ln(1)
         _para(pdf, words["disclosure"], size=8, style="I")
 

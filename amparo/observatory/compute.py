@@ -28,18 +28,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import FieldError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
     Case,
     CharField,
     Count,
+    DateTimeField,
     Exists,
     F,
     FloatField,
@@ -50,11 +53,12 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
@@ -82,13 +86,18 @@ __all__ = [
     "NOT_RECORDED",
     "STAGES",
     "Period",
+    "Publisher",
     "Result",
     "ResultRow",
+    "Source",
+    "canonical_views",
     "categories",
     "compute",
     "compute_cached",
     "compute_linked",
     "funnel",
+    "months_of",
+    "result_from_json",
     "series",
     "snapshot",
 ]
@@ -335,6 +344,13 @@ def categories(dimension: str, indicator: Indicator | None = None) -> list[tuple
         ]
     if dimension == reg.STAGE:
         return [(code, str(label)) for code, label in STAGES]
+    if dimension == reg.LANGUAGE:
+        return [(code, str(label)) for code, label in settings.LANGUAGES]
+    if dimension == reg.SETTLEMENT:
+        return [("urban", _("Urban")), ("rural", _("Rural"))]
+    registered = reg.registered_categories(dimension)
+    if registered is not None:
+        return registered
     raise ValueError(f"unknown disaggregation {dimension!r}")
 
 
@@ -392,7 +408,9 @@ def _json_contains(field_name: str, code: str) -> Q:
 
 
 def _case_q(period: Period | None, agency: Agency | None, prefix: str = "") -> Q:
-    q = Q()
+    """Cases received in ``period`` (any time when None) within ``agency``'s scope. A duplicate
+    merged into another case is never counted: its report lives on in the case it was merged into."""
+    q = Q(**{f"{prefix}merged_into__isnull": True})
     if period is not None:
         start, end = period.bounds()
         q &= Q(**{f"{prefix}received_at__gte": start, f"{prefix}received_at__lt": end})
@@ -412,6 +430,10 @@ class _Source:
     dims: dict[str, Any]
     measure: Any = field(default_factory=lambda: Count("pk"))
     flag: Any = None  # for share indicators: an expression that is True for the numerator
+
+
+# What another app's source function returns (see ``indicators.register_indicator``).
+Source = _Source
 
 
 def _case_dims(prefix: str = "") -> dict[str, Any]:
@@ -462,8 +484,21 @@ def _police_72h(case_ref: str = "pk") -> Q:
     return Q(owning_agency__kind__in=POLICE_KINDS) | Q(Exists(in_time))
 
 
+def _rights_given() -> Q:
+    """The child (a victim Person row) has been given the rights package: a delivery in their case
+    names them, or names nobody, or was for the caregiver (who receives it for every child of the
+    case). A delivery naming another child of the same case does not count for this one."""
+    given = cm.RightsDelivery.objects.filter(case=OuterRef("case_id")).filter(
+        Q(person=OuterRef("pk")) | Q(person__isnull=True) | Q(audience=cm.RightsAudience.CAREGIVER)
+    )
+    return Q(Exists(given))
+
+
 def _source(indicator: Indicator, period: Period, agency: Agency | None) -> _Source:
     kind = indicator.kind
+    registered = reg.source_for(kind)
+    if registered is not None:  # another app's indicator (indicators.register_indicator)
+        return registered(indicator, period, agency)
     cases = cm.Case.objects.filter(_case_q(period, agency))
     if kind == "cases":
         return _Source(cases, _case_dims())
@@ -490,11 +525,21 @@ def _source(indicator: Indicator, period: Period, agency: Agency | None) -> _Sou
         return _Source(qs, _victim_dims(), flag=_json_contains("disclosure", Disclosure.NO_ONE))
     if kind == "police_72h":
         return _Source(cases, _case_dims(), flag=_police_72h())
+    if kind == "rights_info":
+        return _Source(_victims(period, agency), _victim_dims(), flag=_rights_given())
     if kind == "intl_received":
         return _Source(cases.filter(channel=cm.Channel.INTERNATIONAL), _case_dims())
     if kind == "intl_acted":
-        acted = Q(Exists(_transitions_to(Status.UNDER_INVESTIGATION))) | Q(
-            Exists(cm.Referral.objects.filter(case=OuterRef("pk")))
+        acted = (
+            Q(Exists(_transitions_to(Status.UNDER_INVESTIGATION)))
+            | Q(
+                Exists(
+                    cm.JusticeEvent.objects.filter(
+                        JUSTICE_STEP[Status.UNDER_INVESTIGATION], case=OuterRef("pk")
+                    )
+                )
+            )
+            | Q(Exists(cm.Referral.objects.filter(case=OuterRef("pk"))))
         )
         return _Source(cases.filter(channel=cm.Channel.INTERNATIONAL), _case_dims(), flag=acted)
     if kind == "training":
@@ -641,7 +686,7 @@ def _check(indicator: Indicator, by: tuple[str, ...]) -> tuple[str, ...]:
         )
     if len(by) > 2:
         raise ValueError(_("An indicator can be broken down by at most two disaggregations at once."))
-    if indicator.kind in _SHARE_KINDS and len(by) > 1:
+    if _is_share(indicator) and len(by) > 1:
         raise ValueError(_("A share can be broken down by one disaggregation at a time."))
     if indicator.is_median and len(by) > 1:
         raise ValueError(_("A median can be broken down by one disaggregation at a time."))
@@ -650,8 +695,18 @@ def _check(indicator: Indicator, by: tuple[str, ...]) -> tuple[str, ...]:
     return by
 
 
-_SHARE_KINDS = frozenset({"police_72h", "told_no_one", "intl_acted"})
-_OTHER_APPS = frozenset({"hash_matches", "training"})
+_SHARE_KINDS = frozenset({"police_72h", "told_no_one", "intl_acted", "rights_info"})
+
+
+def _is_share(indicator: Indicator) -> bool:
+    """A share of a partition (numerator / the rest): the built-in ones, and another app's
+    indicator that has a rate."""
+    if indicator.kind in _SHARE_KINDS:
+        return True
+    return reg.source_for(indicator.kind) is not None and indicator.has_rate
+
+
+_OTHER_APPS = frozenset({"hash_matches", "training", "median_removal"})
 _NESTED = -1  # compute_linked's province x district table, which no caller asked for by name
 
 
@@ -770,29 +825,78 @@ def _share_result(indicator: Indicator, period: Period, by: tuple[str, ...], age
 # --- Median indicators --------------------------------------------------------------------------------
 
 
-def _first_events(indicator: Indicator, period: Period, agency: Agency | None) -> QuerySet:
-    """One row per case: the first event of the kind, falling in the period, with its ``days``."""
+# The justice event that marks the same step as a change of status (a case reaches a stage by either).
+JUSTICE_STEP = {
+    Status.UNDER_INVESTIGATION: Q(kind=cm.JusticeEventKind.INVESTIGATION_OPENED),
+    Status.WITH_PROSECUTOR: Q(kind=cm.JusticeEventKind.CHARGES_FILED),
+    Status.IN_COURT: Q(kind=cm.JusticeEventKind.COURT_CASE_REGISTERED),
+}
+_MEDIAN_STEPS = {
+    "median_investigation": (
+        Q(to_status=Status.UNDER_INVESTIGATION),
+        JUSTICE_STEP[Status.UNDER_INVESTIGATION],
+    ),
+    "median_charge": (Q(to_status=Status.WITH_PROSECUTOR), JUSTICE_STEP[Status.WITH_PROSECUTOR]),
+    "median_verdict": (
+        Q(to_status=Status.CLOSED, outcome__in=sorted(COURT_OUTCOMES)),
+        Q(kind=cm.JusticeEventKind.VERDICT, verdict__in=sorted(COURT_OUTCOMES)),
+    ),
+}
+
+
+def _first_events(
+    indicator: Indicator, period: Period, agency: Agency | None
+) -> tuple[QuerySet, dict[str, Any]]:
+    """One row per measured item with its ``days``, and the expressions of its dimensions.
+
+    Case medians: one row per case whose first event of the kind falls in the period. For the
+    justice steps the first event is the earlier of the first matching change of status and the
+    first matching justice event. Removal: one row per take-down notice removed in the period.
+    """
     start, end = period.bounds()
+    if indicator.kind == "median_removal":
+        notice = apps.get_model("evidence", "TakedownNotice")
+        qs = notice.objects.filter(removed_at__gte=start, removed_at__lt=end, requested_at__isnull=False)
+        if agency is not None:
+            qs = qs.filter(_case_q(None, agency, "case__"))
+        qs = qs.annotate(days=DaysBetween(F("removed_at"), F("requested_at")))
+        return qs, {reg.PLATFORM: F("platform")}
     scope = _case_q(None, agency, "case__")
     if indicator.kind == "median_referral":
         earlier = cm.Referral.objects.filter(case=OuterRef("case"), created_at__lt=OuterRef("created_at"))
         qs = cm.Referral.objects.filter(scope, created_at__gte=start, created_at__lt=end).exclude(
             Exists(earlier)
         )
-        return qs.annotate(days=DaysBetween(F("created_at"), F("case__received_at")))
-    targets = {
-        "median_investigation": (Status.UNDER_INVESTIGATION, {}),
-        "median_charge": (Status.WITH_PROSECUTOR, {}),
-        "median_verdict": (Status.CLOSED, {"outcome__in": sorted(COURT_OUTCOMES)}),
-    }
-    status, extra = targets[indicator.kind]
-    earlier = cm.Transition.objects.filter(
-        case=OuterRef("case"), to_status=status, at__lt=OuterRef("at"), **extra
+        return qs.annotate(days=DaysBetween(F("created_at"), F("case__received_at"))), _case_dims("case__")
+    transition_q, justice_q = _MEDIAN_STEPS[indicator.kind]
+    moved = cm.Transition.objects.filter(transition_q, at__gte=start, at__lt=end).values("case_id")
+    judged = cm.JusticeEvent.objects.filter(justice_q, occurred_at__gte=start, occurred_at__lt=end).values(
+        "case_id"
     )
-    qs = cm.Transition.objects.filter(scope, to_status=status, at__gte=start, at__lt=end, **extra).exclude(
-        Exists(earlier)
+    first_transition = (
+        cm.Transition.objects.filter(transition_q, case=OuterRef("pk")).order_by("at").values("at")[:1]
     )
-    return qs.annotate(days=DaysBetween(F("at"), F("case__received_at")))
+    first_justice = (
+        cm.JusticeEvent.objects.filter(justice_q, case=OuterRef("pk"))
+        .order_by("occurred_at")
+        .values("occurred_at")[:1]
+    )
+    if connection.vendor == "postgresql":
+        # PostgreSQL's LEAST ignores NULLs: each subquery appears once per use of "first".
+        first = Least("t_first", "j_first", output_field=DateTimeField())
+    else:
+        # SQLite's MIN(a, b) is NULL when either is.
+        first = Least(
+            Coalesce("t_first", "j_first"), Coalesce("j_first", "t_first"), output_field=DateTimeField()
+        )
+    qs = (
+        cm.Case.objects.filter(_case_q(None, agency))
+        .filter(Q(pk__in=moved) | Q(pk__in=judged))
+        .annotate(t_first=Subquery(first_transition), j_first=Subquery(first_justice))
+        .annotate(first=first)
+        .filter(first__gte=start, first__lt=end)
+    )
+    return qs.annotate(days=DaysBetween(F("first"), F("received_at"))), _case_dims()
 
 
 def _medians(qs: QuerySet, name: str | None, counts: dict[str, int]) -> dict[str, float]:
@@ -820,11 +924,10 @@ def _medians(qs: QuerySet, name: str | None, counts: dict[str, int]) -> dict[str
 
 
 def _grouped_counts_and_medians(
-    events: QuerySet, by: tuple[str, ...]
+    events: QuerySet, by: tuple[str, ...], dims: dict[str, Any]
 ) -> tuple[dict[str, int], dict[str, float], int, float | None]:
     """Per group (the one dimension of ``by``, if any): the number of cases measured and the
     median of their ``days``; then the same overall. PostgreSQL does it in two queries."""
-    dims = _case_dims("case__")
     name = f"d_{by[0]}" if by else None
     grouped = events.annotate(**{name: dims[by[0]]}) if name else events
     if connection.vendor == "postgresql":
@@ -847,9 +950,9 @@ def _grouped_counts_and_medians(
 def _median_result(
     indicator: Indicator, period: Period, by: tuple[str, ...], agency: Agency | None
 ) -> Result:
-    events = _first_events(indicator, period, agency)
+    events, dims = _first_events(indicator, period, agency)
     note = str(indicator.note or "")
-    counts, medians, n, overall = _grouped_counts_and_medians(events, by)
+    counts, medians, n, overall = _grouped_counts_and_medians(events, by, dims)
     if by:
         raw = _table_1d({(k,): v for k, v in counts.items()}, by[0])
         try:
@@ -898,18 +1001,39 @@ def _round(value: float | None) -> float | None:
 # --- The funnel ---------------------------------------------------------------------------------------
 
 
+def _stage_of_transition() -> Case:
+    return Case(
+        When(transitions__to_status=Status.CLOSED, transitions__outcome=Outcome.CONVICTED, then=Value(4)),
+        When(transitions__to_status=Status.IN_COURT, then=Value(3)),
+        When(transitions__to_status=Status.WITH_PROSECUTOR, then=Value(2)),
+        When(transitions__to_status=Status.UNDER_INVESTIGATION, then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _justice_stage() -> Subquery:
+    """The furthest stage a case's justice events show (0 when none)."""
+    stage = Case(
+        When(kind=cm.JusticeEventKind.VERDICT, verdict=Outcome.CONVICTED, then=Value(4)),
+        When(JUSTICE_STEP[Status.IN_COURT] | Q(kind=cm.JusticeEventKind.VERDICT), then=Value(3)),
+        When(JUSTICE_STEP[Status.WITH_PROSECUTOR], then=Value(2)),
+        When(JUSTICE_STEP[Status.UNDER_INVESTIGATION], then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    furthest = (
+        cm.JusticeEvent.objects.filter(case=OuterRef("pk"))
+        .annotate(stage=stage)
+        .order_by("-stage")
+        .values("stage")[:1]
+    )
+    return Subquery(furthest, output_field=IntegerField())
+
+
 def _furthest_stage() -> Max:
     """The furthest stage a case has reached (0 report ... 4 conviction), over its transitions."""
-    return Max(
-        Case(
-            When(transitions__to_status=Status.CLOSED, transitions__outcome=Outcome.CONVICTED, then=Value(4)),
-            When(transitions__to_status=Status.IN_COURT, then=Value(3)),
-            When(transitions__to_status=Status.WITH_PROSECUTOR, then=Value(2)),
-            When(transitions__to_status=Status.UNDER_INVESTIGATION, then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    )
+    return Max(_stage_of_transition())
 
 
 def _funnel_cells(period: Period, agency: Agency | None) -> list[Cell]:
@@ -922,11 +1046,23 @@ def _funnel_cells(period: Period, agency: Agency | None) -> list[Cell]:
     equation that the protected partition does not already give. Otherwise it is withheld.
     """
     # One query: each case's furthest stage (grouped over its transitions), then counted per stage.
+    # Cases with justice events are few: their stage is looked up separately and merged in, so that
+    # the common path stays one grouped query.
+    cases = cm.Case.objects.filter(_case_q(period, agency))
+    judged = cases.filter(Exists(cm.JusticeEvent.objects.filter(case=OuterRef("pk"))))
     reached = (
-        cm.Case.objects.filter(_case_q(period, agency))
+        cases.exclude(Exists(cm.JusticeEvent.objects.filter(case=OuterRef("pk"))))
         .annotate(stage=_furthest_stage())
         .aggregate(**{f"c{k}": Count("pk", filter=Q(stage__gte=k)) for k in range(len(STAGES))})
     )
+    for row in (
+        judged.annotate(t_stage=_furthest_stage())
+        .annotate(j_stage=_justice_stage())
+        .values("t_stage", "j_stage")
+    ):
+        stage = max(row["t_stage"] or 0, row["j_stage"] or 0)
+        for k in range(stage + 1):
+            reached[f"c{k}"] = (reached[f"c{k}"] or 0) + 1
     cumulative = [reached[f"c{k}"] or 0 for k in range(len(STAGES))]
     parts = [cumulative[k] - (cumulative[k + 1] if k + 1 < len(STAGES) else 0) for k in range(len(STAGES))]
     try:
@@ -949,13 +1085,6 @@ def _funnel_cells(period: Period, agency: Agency | None) -> list[Cell]:
         small = 0 < value < table.total.threshold
         out.append(Cell(value, small or not determined, small))
     return out
-
-
-def funnel(period: Period, *, agency: Agency | None = None) -> list[tuple[str, str, Cell]]:
-    """(stage code, translated label, protected count): of the reports received in ``period``, how
-    many have reached investigation, prosecution, court and conviction so far (a cohort)."""
-    cells = _funnel_cells(period, agency)
-    return [(code, str(label), cell) for (code, label), cell in zip(STAGES, cells, strict=True)]
 
 
 def _funnel_result(indicator: Indicator, period: Period, agency: Agency | None) -> Result:
@@ -989,8 +1118,10 @@ def _source_note(indicator: Indicator) -> str:
     return str(indicator.note) or _("Source not yet recorded.")
 
 
-def compute(code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None) -> Result:
-    """One indicator for one period, protected. ``by`` names up to two disaggregations the
+def _compute_flat(
+    code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None
+) -> Result:
+    """One indicator for one period computed on its own (no nesting), protected. ``by`` names up to two disaggregations the
     indicator allows (shares, medians and "whom the child told": one). ``agency`` limits the count
     to that agency's cases (owned, or referred and accepted); None is the whole country.
 
@@ -1003,21 +1134,22 @@ def compute(code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agen
         return _unavailable(indicator, period, by, agency, _source_note(indicator))
     if indicator.kind == "funnel":
         return _funnel_result(indicator, period, agency)
-    if indicator.kind in _SHARE_KINDS:
-        return _share_result(indicator, period, by, agency)
-    if indicator.is_median:
-        return _median_result(indicator, period, by, agency)
-    if indicator.kind in _OTHER_APPS:
-        try:
-            return _count_result(indicator, period, by, agency)
-        except (LookupError, FieldError):
-            # Another app's tables (evidence, the training register) are not there, or not in the
-            # shape expected: say so rather than publish a number.
-            return _unavailable(indicator, period, by, agency, _("Source not yet recorded."))
-    return _count_result(indicator, period, by, agency)
+    try:
+        if _is_share(indicator):
+            return _share_result(indicator, period, by, agency)
+        if indicator.is_median:
+            return _median_result(indicator, period, by, agency)
+        return _count_result(indicator, period, by, agency)
+    except (LookupError, FieldError):
+        if indicator.kind not in _OTHER_APPS:
+            raise
+        # Another app's tables (evidence, the training register) are not there, or not in the
+        # shape expected: say so rather than publish a number.
+        missing = replace(indicator, available=False)
+        return _unavailable(missing, period, by, agency, _("Source not yet recorded."))
 
 
-def compute_linked(
+def _linked_flat(
     code: str, period: Period, bys: Sequence[tuple[str, ...]], *, agency: Agency | None = None
 ) -> list[Result]:
     """Several breakdowns of one indicator and period that are published together, protected
@@ -1036,14 +1168,15 @@ def compute_linked(
     bys = [_check(indicator, tuple(b)) for b in bys]
     if (
         not indicator.available
-        or indicator.kind in _SHARE_KINDS | {"funnel", "unavailable", "disclosure"}
+        or indicator.kind in {"funnel", "unavailable", "disclosure"}
+        or _is_share(indicator)
         or indicator.is_median
     ):
         return _linked_by_agreement(indicator, period, bys, agency)
     results: dict[int, Result] = {}
     linkable = [i for i, b in enumerate(bys) if not set(b) & reg.MULTI_VALUED]
     for i in set(range(len(bys))) - set(linkable):
-        results[i] = compute(code, period, bys[i], agency=agency)
+        results[i] = _compute_flat(code, period, bys[i], agency=agency)
     # Two-way tables first; a second two-way table sharing a dimension is reduced to the total.
     two_way: list[int] = []
     reduced: set[int] = set()
@@ -1136,7 +1269,7 @@ def _linked_by_agreement(
     results: list[Result] = []
     first: Result | None = None
     for by in bys:
-        result = compute(indicator.code, period, by, agency=agency)
+        result = _compute_flat(indicator.code, period, by, agency=agency)
         if first is None:
             first = result
         elif _shared(result) != _shared(first):
@@ -1160,14 +1293,305 @@ def _shared(result: Result) -> tuple[bool, bool | None]:
     return (result.total.suppressed, None if result.denominator is None else result.denominator.suppressed)
 
 
+# --- Nested periods -------------------------------------------------------------------------------
+#
+# A quarter and a year are published as the sums of their months' published figures. A figure of a
+# quarter or a year is shown only when every month cell it adds up is shown; otherwise it is
+# withheld. It is then a function of what the months already publish, so differencing a quarter or
+# a year against its months (or a quarter against the year) cannot recover a withheld month: the
+# coarser periods add no equation that the months do not already give. The price is that a coarser
+# figure is withheld whenever one of its months is. Medians are not sums: a quarter's or a year's
+# median is computed over the whole period, and shown only when the number of cases behind it is.
+# An indicator that is not a sum over months (``additive=False``: a stock at the end of the period,
+# a rolling window up to it) is computed for the quarter or the year itself, at its end: the figure
+# is then the same as its last month's, computed the same way, so it is protected the same way.
+
+NESTED_NOTE = gettext_lazy(
+    "A figure of a quarter or a year is the sum of its months; it is withheld (x) when a month in it "
+    "is withheld."
+)
+_WITHHELD = Cell(0, True, False)
+
+
+def canonical_views(indicator: Indicator) -> list[tuple[str, ...]]:
+    """The views of an indicator that every output publishes together, as one protected set: the
+    total, each single disaggregation the indicator allows, sex by age band for child victims, and
+    the indicator's ``cross`` view when it has one (its one-way views are then that table's margins).
+    Any of these views, wherever it is shown (page, chart, map, bulletin, CSV, JSON, snapshot), is
+    taken from this set, so it carries the same suppression everywhere."""
+    if indicator.kind == "funnel":
+        return [()]
+    views: list[tuple[str, ...]] = [(), *((d,) for d in indicator.disaggregations)]
+    if {reg.SEX, reg.AGE_BAND} <= set(indicator.disaggregations) and not indicator.has_rate:
+        views.append((reg.SEX, reg.AGE_BAND))
+    if indicator.cross is not None and indicator.cross not in views and not indicator.has_rate:
+        views.append(indicator.cross)
+    return views
+
+
+def months_of(period: Period) -> list[Period]:
+    """The months a period is made of, in order."""
+    return [Period.month(day.year, day.month) for day in _month_starts(period)]
+
+
+def _month_starts(period: Period) -> list[dt.date]:
+    return [_add_months(period.start, n) for n in range(Period.MONTHS[period.kind])]
+
+
+def _row_key(key: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(key.items()))
+
+
+def _sum_cells(cells: Sequence[Cell | None]) -> Cell:
+    """The sum of month cells: published when every one is, else withheld. The marker depends only
+    on what is published: "<5" when the single withheld month is "<5" and every other month is a
+    published zero (the sum is then that month's count), "x" otherwise."""
+    if any(cell is None for cell in cells):
+        return _WITHHELD
+    hidden = [cell for cell in cells if cell.suppressed]  # type: ignore[union-attr]
+    if not hidden:
+        return Cell(sum(cell.value for cell in cells), False, False)  # type: ignore[union-attr]
+    if len(hidden) == 1 and hidden[0].primary and all(c.suppressed or c.value == 0 for c in cells):  # type: ignore[union-attr]
+        return Cell(0, True, True, hidden[0].threshold)
+    return _WITHHELD
+
+
+def _derived_rows(
+    template: list[ResultRow],
+    months: list[list[ResultRow]],
+    medians: dict[tuple[tuple[str, str], ...], float | None],
+    is_median: bool,
+) -> list[ResultRow]:
+    by_key = [{_row_key(row.key): row for row in rows} for rows in months]
+    out = []
+    for row in template:
+        key = _row_key(row.key)
+        found = [m.get(key) for m in by_key]
+        value = _sum_cells([r.value if r is not None else None for r in found])
+        denominator = None
+        if row.denominator is not None:
+            denominator = _sum_cells([r.denominator if r is not None else None for r in found])
+        out.append(
+            ResultRow(
+                key=dict(row.key),
+                label=dict(row.label),
+                value=value,
+                rate=safe_rate(value, denominator) if denominator is not None else None,
+                median=medians.get(key) if is_median else None,
+                denominator=denominator,
+            )
+        )
+    return out
+
+
+def _derive(
+    indicator: Indicator, period: Period, by: tuple[str, ...], months: list[Result], agency: Agency | None
+) -> Result:
+    """A quarter's or a year's view from its months' published views (see "Nested periods")."""
+    missing = next((r for r in months if not r.available), None)
+    if missing is not None:
+        return _unavailable(missing.indicator, period, by, agency, missing.note)
+    template = next((r for r in months if tuple(r.by) == by), None)
+    medians, overall_median = (
+        _period_medians(indicator, period, by, agency) if indicator.is_median else ({}, None)
+    )
+    total = _sum_cells([r.total for r in months])
+    denominator = None
+    if months[0].denominator is not None:
+        denominator = _sum_cells([r.denominator for r in months])
+    notes: list[Any] = [indicator.note]
+    if set(by) & reg.MULTI_VALUED:
+        notes.append(MULTI_NOTE)
+    if template is None:
+        rows: list[ResultRow] = []
+        margins: list[ResultRow] = []
+        shown_by: tuple[str, ...] = ()
+        if by:
+            notes.append(COARSER_NOTE)
+    else:
+        shown_by = by
+        rows = _derived_rows(template.rows, [r.rows for r in months], medians, indicator.is_median)
+        margins = _derived_rows(template.margins, [r.margins for r in months], {}, False)
+    derived = [total, *(r.value for r in [*rows, *margins]), *(r.denominator for r in rows if r.denominator)]
+    if any(cell.suppressed for cell in derived):
+        notes.append(NESTED_NOTE)
+    return Result(
+        indicator,
+        period,
+        shown_by,
+        rows,
+        total,
+        _join_notes(*dict.fromkeys(str(n) for n in notes if n)),
+        rate=safe_rate(total, denominator) if denominator is not None else None,
+        median=overall_median,
+        denominator=denominator,
+        margins=margins,
+        agency=_code(agency),
+    )
+
+
+def _period_medians(
+    indicator: Indicator, period: Period, by: tuple[str, ...], agency: Agency | None
+) -> tuple[dict[tuple[tuple[str, str], ...], float | None], float | None]:
+    """The medians of a quarter or a year, computed over the whole period (medians are not sums),
+    each shown only when at least ``DEFAULT_THRESHOLD`` cases are behind it. The count of cases is
+    published as the sum of the months (and may be withheld); showing the median then says only
+    that the count is not 1-4, which pins no withheld month: a published month is 0 or at least 5,
+    so either the months around a "<5" already add up to 5 or more, or another month is withheld
+    too, and each "<5" month can still take every value from 1 to 4."""
+    events, dims = _first_events(indicator, period, agency)
+    counts, medians, n, overall = _grouped_counts_and_medians(events, by, dims)
+    enough = DEFAULT_THRESHOLD
+    rows = {
+        ((by[0], code),): _round(medians.get(code))
+        for code, count in counts.items()
+        if by and count >= enough
+    }
+    return rows, _round(overall) if n >= enough else None
+
+
+def _has_hidden(result: Result) -> bool:
+    return any(cell.suppressed for cell in result.cells())
+
+
+@contextmanager
+def _analytic_queries() -> Iterator[None]:
+    """On PostgreSQL, run the indicator queries without JIT compilation. Their correlated
+    subqueries give high cost estimates, so the planner JIT-compiles them, and compiling costs
+    more than running them (ten times more for the medians on the benchmark's data). ``SET LOCAL``
+    lasts until the surrounding transaction ends; nothing else changes."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _computed_directly(indicator: Indicator, period: Period) -> bool:
+    """A month, an indicator without figures, or one that is not a sum over months (a stock, a
+    rolling window) is computed for the period itself; anything else is derived from its months."""
+    return (
+        period.kind == "month"
+        or not indicator.available
+        or indicator.kind == "unavailable"
+        or not indicator.additive
+    )
+
+
+GroupLoader = Callable[[Indicator, Period, "Agency | None"], "dict[tuple[str, ...], Result] | None"]
+
+
+class Publisher:
+    """What the observatory publishes, computed once per indicator and period.
+
+    Each (indicator, period) is published as its :func:`canonical_views`, protected together; a
+    quarter or a year is derived from its months (see "Nested periods"). ``loader`` may supply a
+    stored set (the snapshots of :mod:`amparo.observatory.snapshots`) instead of computing it; a
+    quarter or a year whose set is not stored is derived from its months, stored or computed.
+    """
+
+    def __init__(self, agency: Agency | None = None, loader: GroupLoader | None = None) -> None:
+        self.agency = agency
+        self.loader = loader
+        self._groups: dict[tuple[str, str], dict[tuple[str, ...], Result]] = {}
+
+    def group(self, code: str, period: Period) -> dict[tuple[str, ...], Result]:
+        """Every canonical view of ``code`` for ``period``, by view."""
+        key = (code, period.key())
+        if key not in self._groups:
+            indicator = reg.get(code)
+            stored = self.loader(indicator, period, self.agency) if self.loader else None
+            self._groups[key] = stored if stored is not None else self.compute_group(indicator, period)
+        return self._groups[key]
+
+    def compute_group(self, indicator: Indicator, period: Period) -> dict[tuple[str, ...], Result]:
+        with _analytic_queries():
+            return self._compute_group(indicator, period)
+
+    def _compute_group(self, indicator: Indicator, period: Period) -> dict[tuple[str, ...], Result]:
+        views = canonical_views(indicator)
+        if _computed_directly(indicator, period):
+            results = _linked_flat(indicator.code, period, views, agency=self.agency)
+        else:
+            months = [self.group(indicator.code, month) for month in months_of(period)]
+            results = [_derive(indicator, period, by, [m[by] for m in months], self.agency) for by in views]
+        return dict(zip(views, results, strict=True))
+
+    def result(self, code: str, period: Period, by: tuple[str, ...] = ()) -> Result:
+        return self.linked(code, period, [by])[0]
+
+    def linked(self, code: str, period: Period, bys: Sequence[tuple[str, ...]]) -> list[Result]:
+        indicator = reg.get(code)
+        wanted = [_check(indicator, tuple(b)) for b in bys]
+        views = canonical_views(indicator)
+        if all(b in views for b in wanted):
+            group = self.group(code, period)
+            return [group[b] for b in wanted]
+        # A combination outside the canonical set (a DHIS2 cross-tabulation): protected on its own.
+        with _analytic_queries():
+            return self._linked_other(indicator, period, wanted)
+
+    def _linked_other(
+        self, indicator: Indicator, period: Period, wanted: list[tuple[str, ...]]
+    ) -> list[Result]:
+        code = indicator.code
+        if _computed_directly(indicator, period):
+            return _linked_flat(code, period, wanted, agency=self.agency)
+        months = [_linked_flat(code, month, wanted, agency=self.agency) for month in months_of(period)]
+        return [
+            _derive(indicator, period, by, [m[i] for m in months], self.agency) for i, by in enumerate(wanted)
+        ]
+
+    def series(self, code: str, periods: Sequence[Period]) -> list[tuple[Period, Cell]]:
+        return [(period, self.result(code, period).total) for period in periods]
+
+
+# --- Entry points -----------------------------------------------------------------------------------
+
+
+def compute(code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None) -> Result:
+    """One indicator for one period, protected. ``by`` names up to two disaggregations the
+    indicator allows (shares, medians and "whom the child told": one). ``agency`` limits the count
+    to that agency's cases (owned, or referred and accepted); None is the whole country. A view of
+    the indicator's :func:`canonical_views` is taken from that set; a quarter or a year is the sum
+    of its months.
+
+    Raises :class:`amparo.observatory.indicators.UnknownIndicator` for an unknown code and
+    ValueError for a breakdown the indicator does not allow.
+    """
+    return Publisher(agency).result(code, period, tuple(by))
+
+
+def compute_linked(
+    code: str, period: Period, bys: Sequence[tuple[str, ...]], *, agency: Agency | None = None
+) -> list[Result]:
+    """Several breakdowns of one indicator and period, published together: from the canonical set
+    when they all belong to it, else protected together (see ``_linked_flat``). One Result per
+    requested breakdown, in order."""
+    return Publisher(agency).linked(code, period, bys)
+
+
 def series(code: str, periods: list[Period], *, agency: Agency | None = None) -> list[tuple[Period, Cell]]:
-    """The protected total of an indicator for each period (disjoint periods: do not mix months
-    with the year that contains them on one chart, or the difference reveals what was hidden)."""
-    return [(period, compute(code, period, agency=agency).total) for period in periods]
+    """The protected total of an indicator for each period. Months, quarters and years may be
+    mixed: a quarter or a year is the sum of its published months."""
+    return Publisher(agency).series(code, periods)
+
+
+FUNNEL_CODE = "OCSEA.FUNNEL"
+
+
+def funnel(period: Period, *, agency: Agency | None = None) -> list[tuple[str, str, Cell]]:
+    """(stage code, translated label, protected count): of the reports received in ``period``, how
+    many have reached investigation, prosecution, court and conviction so far (a cohort)."""
+    result = compute(FUNNEL_CODE, period, agency=agency)
+    labels = dict(categories(reg.STAGE))
+    return [(row.key[reg.STAGE], labels[row.key[reg.STAGE]], row.value) for row in result.rows]
 
 
 def current_periods(today: dt.date | None = None) -> list[Period]:
-    """The current and previous month, quarter and year: what the refresh task keeps fresh."""
+    """The current and previous month, quarter and year."""
     today = today or timezone.localdate()
     out = []
     for kind in ("month", "quarter", "year"):
@@ -1176,18 +1600,28 @@ def current_periods(today: dt.date | None = None) -> list[Period]:
     return out
 
 
-def snapshot(
-    code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None
-) -> dict[str, Any] | None:
-    """The stored published view (the JSON of :func:`amparo.observatory.exports.result_json`) as
-    last refreshed by the background task, or None; it holds no suppressed count."""
-    model = apps.get_model("observatory", "IndicatorSnapshot")
-    row = (
-        model.objects.filter(code=code, period=period.key(), by=",".join(by), agency_code=_code(agency))
-        .values("data", "computed_at")
-        .first()
-    )
-    return None if row is None else {**row["data"], "computed_at": row["computed_at"].isoformat()}
+# --- Stored views (snapshots) -----------------------------------------------------------------------
+
+_NOTE_PARTS: dict[str, Any] = {
+    "multi": MULTI_NOTE,
+    "coarser": COARSER_NOTE,
+    "nested": NESTED_NOTE,
+}
+
+
+def note_keys(result: Result) -> list[str]:
+    """Which standard sentences a result's note holds, so that a stored view can say them again in
+    the reader's language (the indicator's own note is said whenever it has one)."""
+    keys = [key for key, text in _NOTE_PARTS.items() if str(text) in result.note]
+    if str(_("Source not yet recorded.")) in result.note and result.indicator.available:
+        keys.append("source")
+    return keys
+
+
+def _note_from_keys(indicator: Indicator, keys: Sequence[str]) -> str:
+    if "source" in keys or not indicator.available or indicator.kind == "unavailable":
+        return _source_note(indicator) if indicator.note else _("Source not yet recorded.")
+    return _join_notes(indicator.note, *(_NOTE_PARTS[k] for k in ("multi", "coarser", "nested") if k in keys))
 
 
 def _cell_from_json(data: dict[str, Any] | None) -> Cell | None:
@@ -1199,38 +1633,75 @@ def _cell_from_json(data: dict[str, Any] | None) -> Cell | None:
     return Cell(int(data["value"]), False, False)
 
 
-def _row_from_json(data: dict[str, Any]) -> ResultRow:
+class _Labels:
+    """Category labels in the active language, looked up once per dimension."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, str]] = {}
+
+    def __call__(self, dim: str, code: str) -> str:
+        if dim not in self._cache:
+            self._cache[dim] = dict(categories(dim))
+        return self._cache[dim].get(code, code)
+
+
+def _row_from_json(data: dict[str, Any], labels: _Labels) -> ResultRow:
     return ResultRow(
         key=dict(data["key"]),
-        label=dict(data["label"]),
-        value=_cell_from_json(data),
+        label={dim: labels(dim, code) for dim, code in data["key"].items()},
+        value=_cell_from_json(data),  # type: ignore[arg-type]
         rate=data.get("rate"),
         median=data.get("median"),
         denominator=_cell_from_json(data.get("denominator")),
     )
 
 
-def compute_cached(
-    code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None
+def result_from_json(
+    indicator: Indicator, period: Period, data: dict[str, Any], labels: _Labels | None = None
 ) -> Result:
-    """:func:`compute`, answered from the snapshot the background task keeps when there is one
-    (the national dashboard's views: each indicator's total and single breakdowns, and sex by age
-    band), else computed now. A suppressed cell read from a snapshot carries no count at all."""
-    stored = snapshot(code, period, tuple(by), agency=agency)
-    if stored is None:
-        return compute(code, period, by, agency=agency)
-    indicator = reg.get(code)
-    total = _cell_from_json(stored["total"]) or _PLACEHOLDER
+    """A stored view (:func:`amparo.observatory.exports.result_json` plus ``note_keys``) as a
+    Result, its labels and note in the active language. Suppressed cells carry no count."""
+    labels = labels or _Labels()
+    if data["indicator"].get("available") is False and indicator.available:
+        indicator = replace(indicator, available=False)
+    total = _cell_from_json(data["total"]) or _PLACEHOLDER
     return Result(
         indicator,
         period,
-        tuple(stored["by"]),
-        [_row_from_json(row) for row in stored["rows"]],
+        tuple(data["by"]),
+        [_row_from_json(row, labels) for row in data["rows"]],
         total,
-        stored["note"],
-        rate=stored["rate"],
-        median=stored["median"],
-        denominator=_cell_from_json(stored["denominator"]),
-        margins=[_row_from_json(row) for row in stored["margins"]],
-        agency=stored["agency"] or "",
+        _note_from_keys(indicator, data.get("note_keys", [])),
+        rate=data["rate"],
+        median=data["median"],
+        denominator=_cell_from_json(data["denominator"]),
+        margins=[_row_from_json(row, labels) for row in data["margins"]],
+        agency=data["agency"] or "",
     )
+
+
+def snapshot(
+    code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None
+) -> dict[str, Any] | None:
+    """The stored published view as last refreshed, with its ``computed_at``, or None; it holds no
+    suppressed count."""
+    model = apps.get_model("observatory", "IndicatorSnapshot")
+    row = (
+        model.objects.filter(code=code, period=period.key(), by=",".join(by), agency_code=_code(agency))
+        .values("data", "computed_at")
+        .first()
+    )
+    return None if row is None else {**row["data"], "computed_at": row["computed_at"].isoformat()}
+
+
+def compute_cached(
+    code: str, period: Period, by: tuple[str, ...] = (), *, agency: Agency | None = None
+) -> Result:
+    """:func:`compute`, answered from the stored snapshot when there is one (whatever its age; the
+    pages use :mod:`amparo.observatory.snapshots`, which checks freshness), else computed now."""
+    indicator = reg.get(code)
+    by = _check(indicator, tuple(by))
+    stored = snapshot(code, period, by, agency=agency)
+    if stored is None:
+        return compute(code, period, by, agency=agency)
+    return result_from_json(indicator, period, stored)

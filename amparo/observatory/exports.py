@@ -167,7 +167,10 @@ def export(
     user = actor.user if isinstance(actor, audit.Actor) else actor
     if user is not None and not can(user, ObservatoryPermission.EXPORT, agency):
         raise PermissionDenied
-    results = c.compute_linked(code, period, list(bys), agency=agency)
+    from amparo.observatory.snapshots import Reader
+
+    # The views a page shows come from the same (stored when fresh) canonical set as the page.
+    results = Reader(agency).linked(code, period, list(bys))
     with transaction.atomic():
         audit.record(
             actor,

@@ -9,13 +9,21 @@ never given a number.
 Disaggregations (``by``) are codes of :data:`DIMENSIONS`. Some are *multi-valued*: a case may have
 several OCSEA forms or platforms and a child may have told several people, so the rows of such a
 breakdown count mentions and their sum is not the number of cases or children.
+
+Other apps add their own indicators from their ``AppConfig.ready()``: :func:`register_indicator`
+(an indicator with a ``kind`` of its own and the function that gives its population to count, see
+:func:`amparo.observatory.compute._source`) and, for a breakdown the observatory does not know,
+:func:`register_dimension` (its label and categories). The observatory never imports them; their
+figures go through the same computation and disclosure control as the built-in ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -33,6 +41,8 @@ DISCLOSURE: Final = "disclosure"
 KNOWN: Final = "known"  # offender known / unknown to the child
 AREA: Final = "area"  # inside / outside the provincial capital (training)
 STAGE: Final = "stage"  # attrition funnel stage
+LANGUAGE: Final = "language"  # one of settings.LANGUAGES
+SETTLEMENT: Final = "settlement"  # urban or rural
 
 DIMENSIONS: Final[dict[str, Promise]] = {
     PERIOD: _("Period"),
@@ -48,6 +58,8 @@ DIMENSIONS: Final[dict[str, Promise]] = {
     KNOWN: _("Offender known to the child"),
     AREA: _("Inside or outside the provincial capital"),
     STAGE: _("Stage"),
+    LANGUAGE: _("Language"),
+    SETTLEMENT: _("Urban or rural"),
 }
 # Breakdowns whose rows may overlap (one record counted in several rows).
 MULTI_VALUED: Final = frozenset({FORM, PLATFORM, DISCLOSURE})
@@ -64,9 +76,13 @@ UNITS: Final[dict[str, Promise]] = {
     PERSONS: _("persons"),
 }
 
-SOURCE_CASES: Final = _("Case records (cases app): cases, persons, status changes and referrals.")
+SOURCE_CASES: Final = _(
+    "Case records (cases app): cases, persons, status changes, referrals, justice events and rights "
+    "package deliveries. A duplicate merged into another case is not counted."
+)
 SOURCE_TRAINING: Final = _("Training register of the national action tracker.")
 SOURCE_EVIDENCE: Final = _("Evidence vault: known-material hash matches.")
+SOURCE_TAKEDOWN: Final = _("Evidence app: take-down notices sent to platforms and their answers.")
 
 
 class UnknownIndicator(LookupError):
@@ -84,9 +100,21 @@ class Indicator:
     disaggregations: tuple[str, ...]
     source: Promise
     version: str = "1"  # raise it when the definition or the computation changes
+    # Version history: "2" for every case indicator: a duplicate merged into another case is no
+    # longer counted; the funnel and the days to investigation, charge and verdict also count the
+    # justice events that mark those steps (issue 4). "3" for OCSEA.INTL.ACTED_ON: a justice event
+    # opening an investigation also counts as acting on the referral; for OCSEA.FUNNEL: a verdict of
+    # any kind recorded as a justice event means the case reached court.
     kind: str
     available: bool = True
     note: Promise | str = ""
+    # False for a stock or a rolling window (people subscribed at the end of the period, districts
+    # reached in the 12 months up to it): a quarter or a year is then computed at its own end, not
+    # summed from its months.
+    additive: bool = True
+    # A two-way view published with the others, whose margins are then the one-way views of its two
+    # disaggregations (protected as one table, like a page that shows the cross-tabulation).
+    cross: tuple[str, str] | None = None
 
     @property
     def has_rate(self) -> bool:
@@ -116,6 +144,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=COUNT,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
+        version="2",
         kind="cases",
     ),
     Indicator(
@@ -129,6 +158,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=COUNT,
         disaggregations=(FORM, PROVINCE),
         source=SOURCE_CASES,
+        version="2",
         kind="case_forms",
     ),
     Indicator(
@@ -142,6 +172,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=COUNT,
         disaggregations=(PLATFORM, PROVINCE),
         source=SOURCE_CASES,
+        version="2",
         kind="case_platforms",
     ),
     Indicator(
@@ -154,6 +185,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERSONS,
         disaggregations=(SEX, AGE_BAND, PROVINCE, DISTRICT),
         source=SOURCE_CASES,
+        version="2",
         kind="victims",
     ),
     Indicator(
@@ -169,6 +201,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERSONS,
         disaggregations=(KNOWN, RELATIONSHIP, PROVINCE),
         source=SOURCE_CASES,
+        version="2",
         kind="offenders",
     ),
     Indicator(
@@ -182,6 +215,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERSONS,
         disaggregations=(DISCLOSURE,),
         source=SOURCE_CASES,
+        version="2",
         kind="disclosure",
     ),
     Indicator(
@@ -196,6 +230,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=(SEX, AGE_BAND, PROVINCE),
         source=SOURCE_CASES,
+        version="2",
         kind="told_no_one",
     ),
     Indicator(
@@ -211,6 +246,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=PERCENT,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
+        version="2",
         kind="police_72h",
     ),
     Indicator(
@@ -224,6 +260,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
+        version="2",
         kind="median_referral",
     ),
     Indicator(
@@ -231,12 +268,16 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         name=_("Median days from report to investigation"),
         definition=_(
             "Median number of days between receiving a report and the case first going under "
-            "investigation, for cases that did so in the period."
+            "investigation (a change of status, or a justice event recording that an investigation was "
+            "opened, whichever came first), for cases that did so in the period."
         ),
-        numerator=_("Days from report to the first change of status to under investigation."),
+        numerator=_(
+            "Days from report to the first change of status to under investigation, or the opening of an investigation."
+        ),
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
+        version="2",
         kind="median_investigation",
     ),
     Indicator(
@@ -244,12 +285,16 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         name=_("Median days from report to charge"),
         definition=_(
             "Median number of days between receiving a report and the case first going to the "
-            "prosecutor, for cases that did so in the period."
+            "prosecutor (a change of status, or a justice event recording that charges were filed, "
+            "whichever came first), for cases that did so in the period."
         ),
-        numerator=_("Days from report to the first change of status to with prosecutor."),
+        numerator=_(
+            "Days from report to the first change of status to with prosecutor, or the filing of charges."
+        ),
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
+        version="2",
         kind="median_charge",
     ),
     Indicator(
@@ -257,12 +302,14 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         name=_("Median days from report to verdict"),
         definition=_(
             "Median number of days between receiving a report and a verdict (the case closed as "
-            "convicted or acquitted), for verdicts given in the period."
+            "convicted or acquitted, or a justice event recording a conviction or an acquittal, "
+            "whichever came first), for verdicts given in the period."
         ),
         numerator=_("Days from report to the first verdict."),
         unit=DAYS,
         disaggregations=_CASE_DIMS,
         source=SOURCE_CASES,
+        version="2",
         kind="median_verdict",
     ),
     Indicator(
@@ -270,40 +317,47 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         name=_("Attrition funnel"),
         definition=_(
             "Of the reports received in the period, how many have reached each stage so far: "
-            "investigation, prosecution, court and conviction."
+            "investigation, prosecution, court and conviction. A case reaches a stage by a change of "
+            "status or by the matching justice event (investigation opened, charges filed, court case "
+            "registered or any verdict for the court, a verdict of conviction for conviction)."
         ),
         numerator=_("Reports received in the period that have reached the stage."),
         denominator=_("Reports received in the period."),
         unit=PERCENT,
         disaggregations=(STAGE,),
         source=SOURCE_CASES,
+        version="3",
         kind="funnel",
     ),
     Indicator(
         code="OCSEA.INTL.RECEIVED",
         name=_("International referrals received"),
         definition=_(
-            "Reports received in the period through the international referral channel (for example "
-            "from a foreign police force or a hotline network)."
+            "Reports received in the period through the international referral channel: NCMEC "
+            "CyberTipline reports imported into Amparo, and referrals from a foreign police force or "
+            "a hotline network."
         ),
         numerator=_("Cases received through the international channel."),
         unit=COUNT,
         disaggregations=_PLACE,
         source=SOURCE_CASES,
+        version="2",
         kind="intl_received",
     ),
     Indicator(
         code="OCSEA.INTL.ACTED_ON",
         name=_("Share of international referrals acted on"),
         definition=_(
-            "Of the international referrals received in the period, the share that have gone under "
-            "investigation or been referred to another agency."
+            "Of the international referrals received in the period (CyberTipline reports included), "
+            "the share that have gone under investigation (a change of status, or a justice event "
+            "recording that an investigation was opened) or been referred to another agency."
         ),
         numerator=_("International referrals investigated or referred on."),
         denominator=_("International referrals received in the period."),
         unit=PERCENT,
         disaggregations=_PLACE,
         source=SOURCE_CASES,
+        version="3",
         kind="intl_acted",
         note=_(
             "Partial: only investigation and referral are recorded as action; replies to the foreign "
@@ -321,37 +375,38 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
         unit=COUNT,
         disaggregations=(PROVINCE,),
         source=SOURCE_EVIDENCE,
+        version="2",
         kind="hash_matches",
     ),
     Indicator(
         code="OCSEA.DAYS.REMOVAL",
         name=_("Median days to content removal"),
         definition=_(
-            "Median number of days between a removal request to a platform and the content being taken down."
+            "Median number of days between a removal request to a platform and the content being taken "
+            "down, for content taken down in the period."
         ),
-        numerator=_("Days from removal request to removal."),
+        numerator=_("Days from removal request to removal, for each take-down notice."),
         unit=DAYS,
         disaggregations=(PLATFORM,),
-        source=SOURCE_EVIDENCE,
-        kind="unavailable",
-        available=False,
-        note=_("Source not yet recorded: removal requests and take-downs are not recorded yet."),
+        source=SOURCE_TAKEDOWN,
+        version="2",
+        kind="median_removal",
     ),
     Indicator(
         code="OCSEA.VICTIMS.RIGHTS_INFO",
         name=_("Share of child victims who received the rights information package"),
         definition=_(
             "Of the child victims in cases received in the period, the share who were given the "
-            "information package on their rights."
+            "information package on their rights: a delivery recorded for the child, for their "
+            "caregiver, or for the case without naming a person."
         ),
         numerator=_("Child victims given the rights information package."),
         denominator=_("Child victims in cases received in the period."),
         unit=PERCENT,
         disaggregations=(SEX, AGE_BAND, PROVINCE),
         source=SOURCE_CASES,
-        kind="unavailable",
-        available=False,
-        note=_("Source not yet recorded: handing over the rights information package is not recorded yet."),
+        version="2",
+        kind="rights_info",
     ),
     Indicator(
         code="OCSEA.TRAINING.OFFICERS",
@@ -371,6 +426,56 @@ INDICATORS: Final[tuple[Indicator, ...]] = (
 
 REGISTRY: Final[dict[str, Indicator]] = {indicator.code: indicator for indicator in INDICATORS}
 
+# Registered by other apps (see the module docstring): kind -> source function, and the categories
+# of the breakdowns they add.
+SourceFunction = Callable[[Indicator, Any, Any], Any]  # (indicator, Period, Agency | None) -> compute.Source
+_SOURCES: dict[str, SourceFunction] = {}
+_DIMENSION_CATEGORIES: dict[str, Callable[[], list[tuple[str, str]]]] = {}
+_BUILT_IN_KINDS: Final = frozenset(indicator.kind for indicator in INDICATORS)
+
+
+def register_indicator(indicator: Indicator, source: SourceFunction) -> None:
+    """Add another app's indicator to the registry (call it from ``AppConfig.ready()``).
+
+    ``indicator.kind`` must be its own; ``source(indicator, period, agency)`` returns a
+    :class:`amparo.observatory.compute.Source`: the population to count (a queryset), the expression
+    of each disaggregation the indicator allows, the measure (a count by default) and, for a share
+    (``unit=PERCENT`` with a denominator), the expression that is true for the numerator. Calling it
+    again for the same code and kind replaces the entry (``ready()`` may run more than once).
+    """
+    if indicator.kind in _BUILT_IN_KINDS:
+        raise ImproperlyConfigured(f"indicator kind {indicator.kind!r} is the observatory's own")
+    known = REGISTRY.get(indicator.code)
+    if known is not None and known.kind != indicator.kind:
+        raise ImproperlyConfigured(f"indicator code {indicator.code!r} is already registered")
+    unknown = set(indicator.disaggregations) - set(DIMENSIONS)
+    if unknown:
+        raise ImproperlyConfigured(f"{indicator.code}: register the disaggregations {sorted(unknown)} first")
+    if indicator.cross is not None and not indicator.allows(indicator.cross):
+        raise ImproperlyConfigured(f"{indicator.code}: its cross view must use two of its disaggregations")
+    REGISTRY[indicator.code] = indicator
+    _SOURCES[indicator.kind] = source
+
+
+def register_dimension(code: str, label: Promise, categories: Callable[[], list[tuple[str, str]]]) -> None:
+    """Add a disaggregation: its label and a function giving its (code, translated label) pairs in
+    display order, every category included (tables list zeros too)."""
+    if code in DIMENSIONS and code not in _DIMENSION_CATEGORIES:
+        raise ImproperlyConfigured(f"disaggregation {code!r} is the observatory's own")
+    DIMENSIONS[code] = label
+    _DIMENSION_CATEGORIES[code] = categories
+
+
+def source_for(kind: str) -> SourceFunction | None:
+    """The source function another app registered for ``kind``, or None."""
+    return _SOURCES.get(kind)
+
+
+def registered_categories(dimension: str) -> list[tuple[str, str]] | None:
+    """The categories of a disaggregation another app registered, or None."""
+    found = _DIMENSION_CATEGORIES.get(dimension)
+    return None if found is None else found()
+
 
 def get(code: str) -> Indicator:
     try:
@@ -380,4 +485,5 @@ def get(code: str) -> Indicator:
 
 
 def all_indicators() -> list[Indicator]:
-    return list(INDICATORS)
+    """The built-in indicators, then those other apps registered, in registration order."""
+    return list(REGISTRY.values())

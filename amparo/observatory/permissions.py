@@ -12,12 +12,13 @@ class ObservatoryPermission(StrEnum):
     EXPORT = "observatory:indicator:export"
     # Load the DHIS2 mapping and send data to DHIS2.
     DHIS2_MANAGE = "observatory:dhis2:manage"
-    # Refresh the indicator snapshots on demand.
+    # Refresh the indicator snapshots on demand (national coordinators).
     REFRESH = "observatory:snapshot:refresh"
 
 
 class ObservatoryAudit(StrEnum):
     SNAPSHOT_REFRESH = "observatory:snapshot:refresh"
+    SNAPSHOT_REFRESH_REQUEST = "observatory:snapshot:request_refresh"
     EXPORT = "observatory:indicator:export"
     DHIS2_MAPPING_LOAD = "observatory:dhis2_mapping:load"
     DHIS2_EXPORT = "observatory:dhis2:export"

@@ -52,4 +52,11 @@ register(ObservatoryPermission.VIEW_NATIONAL, can_view_national)
 register(ObservatoryPermission.VIEW_AGENCY, can_view_agency)
 register(ObservatoryPermission.EXPORT, can_export)
 register(ObservatoryPermission.DHIS2_MANAGE, can_manage_dhis2)
-register(ObservatoryPermission.REFRESH, lambda user, obj: can_view_national(user))
+
+
+def can_refresh(user: Any, obj: Any) -> bool:
+    """Asking for fresh national figures now: the national coordinator."""
+    return _aggregate(user) and user.has_role(Role.NATIONAL_COORDINATOR)
+
+
+register(ObservatoryPermission.REFRESH, can_refresh)

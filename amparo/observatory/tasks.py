@@ -1,6 +1,7 @@
 """Background work of the observatory: keeping indicator snapshots fresh and pushing to DHIS2.
 
-Task arguments are period keys ("2026-10") only; everything else is loaded inside the task.
+Task arguments are period keys ("2026-10") and indicator codes only; everything else is loaded
+inside the task.
 """
 
 from __future__ import annotations
@@ -13,22 +14,14 @@ from django_tasks import task
 
 from amparo.core import audit
 from amparo.observatory import compute as c
-from amparo.observatory import dhis2
+from amparo.observatory import dhis2, snapshots
 from amparo.observatory import indicators as reg
 from amparo.observatory.exports import result_json
 from amparo.observatory.models import IndicatorSnapshot
 from amparo.observatory.permissions import ObservatoryAudit
 
-
-def snapshot_views(indicator: reg.Indicator) -> list[tuple[str, ...]]:
-    """The views kept as snapshots: the total, each single disaggregation the indicator allows,
-    and sex by age band for child victims."""
-    if indicator.kind == "funnel":
-        return [()]
-    views: list[tuple[str, ...]] = [(), *((d,) for d in indicator.disaggregations)]
-    if {reg.SEX, reg.AGE_BAND} <= set(indicator.disaggregations) and not indicator.has_rate:
-        views.append((reg.SEX, reg.AGE_BAND))
-    return views
+# The views kept as snapshots are the canonical views every output publishes.
+snapshot_views = c.canonical_views
 
 
 def refresh_snapshots(
@@ -40,50 +33,74 @@ def refresh_snapshots(
 ) -> int:
     """Recompute the national snapshots of ``periods`` (all available indicators, or ``codes``).
 
-    The views of one indicator and period are computed together (``compute_linked``), as a
-    dashboard shows them together. Only published values are stored. Returns the number of views
-    written. This is a write: it belongs with the app's actions, and is audited as one entry.
+    Each indicator and period is computed as its canonical set of views (protected together); a
+    quarter or a year is derived from its months, and those months are stored too (they are the
+    figures the quarter or year was made from). Only published values are stored, all with one
+    ``computed_at``. Returns the number of views written. Audited as one entry.
     """
     chosen = [reg.get(code) for code in codes] if codes else reg.all_indicators()
-    chosen = [i for i in chosen if i.available]
+    chosen = [i for i in chosen if i.available and i.kind != "unavailable"]
     written = 0
     now = timezone.now()
-    for period in periods:
-        for indicator in chosen:
-            views = snapshot_views(indicator)
-            results = c.compute_linked(indicator.code, period, views)
+    publisher = c.Publisher()  # computes everything; shares the months between periods
+    for indicator in chosen:
+        keys: dict[str, c.Period] = {}
+        for period in periods:
+            keys[period.key()] = period
+            if period.kind != "month":
+                keys.update((m.key(), m) for m in c.months_of(period))
+        for period in sorted(keys.values(), key=lambda p: (p.start, -p.end.toordinal())):
+            group = publisher.group(indicator.code, period)
             with transaction.atomic():
-                for by, result in zip(views, results, strict=True):
+                for by, result in group.items():
+                    data = {**result_json(result), "note_keys": c.note_keys(result)}
                     IndicatorSnapshot.objects.update_or_create(
                         code=indicator.code,
                         period=period.key(),
                         by=",".join(by),
                         agency_code="",
-                        defaults={
-                            "indicator_version": indicator.version,
-                            "data": result_json(result),
-                            "computed_at": now,
-                        },
+                        defaults={"indicator_version": indicator.version, "data": data, "computed_at": now},
                     )
                     written += 1
-            if progress is not None:
-                progress(1)
+        if progress is not None:
+            progress(len(periods))
     with transaction.atomic():
         audit.record(
             actor,
             ObservatoryAudit.SNAPSHOT_REFRESH,
-            ("observatory.indicatorsnapshot", ",".join(p.key() for p in periods)),
+            ("observatory.indicatorsnapshot", _periods_id(periods)),
             ["data"],
         )
     return written
 
 
+def _periods_id(periods: Sequence[c.Period]) -> str:
+    """The audit entry's object id (at most 64 characters): the period keys, or their range."""
+    keys = [p.key() for p in periods]
+    joined = ",".join(keys)
+    if len(joined) <= 64:
+        return joined
+    ordered = sorted(periods, key=lambda p: (p.start, p.end))
+    return f"{ordered[0].key()}..{ordered[-1].key()} ({len(keys)})"
+
+
+def refresh_plan_now(actor: object, plan: Sequence[tuple[list[c.Period], list[str] | None]]) -> int:
+    return sum(refresh_snapshots(actor, periods, codes=codes) for periods, codes in plan if periods)
+
+
 @task()
-def refresh_indicators(periods: list[str] | None = None) -> int:
-    """Refresh the snapshots of the given periods, or of the current and previous month, quarter
-    and year (schedule it, e.g. hourly, or enqueue it after a bulk import)."""
-    chosen = [c.Period.parse(p) for p in periods] if periods else c.current_periods()
-    return refresh_snapshots(audit.Actor.system("task:refresh_indicators"), chosen)
+def refresh_indicators(periods: list[str] | None = None, codes: list[str] | None = None) -> int:
+    """Refresh the snapshots of the given periods (and indicator codes), or, with no periods, what
+    the dashboard offers (:func:`amparo.observatory.snapshots.refresh_plan`)."""
+    actor = audit.Actor.system("task:refresh_indicators")
+    if not periods:
+        return refresh_plan_now(actor, snapshots.refresh_plan())
+    return refresh_snapshots(actor, [c.Period.parse(p) for p in periods], codes=codes or None)
+
+
+def refresh_periodic() -> int:
+    """The periodic job ``observatory.refresh`` (registered in AppConfig.ready)."""
+    return refresh_plan_now(audit.Actor.system("periodic:observatory.refresh"), snapshots.refresh_plan())
 
 
 @task()

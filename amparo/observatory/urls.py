@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export.<str:fmt>", views.export_download, name="export"),
     path("bulletin.pdf", views.bulletin_pdf, name="bulletin"),
+    path("refresh", views.refresh, name="refresh"),
     path("tracker/", views.tracker_page, name="tracker"),
     path("tracker/actions/<int:pk>/", views.action_edit, name="action_edit"),
     path("tracker/training/new/", views.training_new, name="training_new"),

@@ -24,13 +24,13 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from amparo.core.models import Agency, District, Province
 from amparo.core.policy import can
 from amparo.core.roles import Role
 from amparo.lib.disclosure import Cell, DisclosureError
-from amparo.observatory import actions, charts, compute, maps, tracker
+from amparo.observatory import actions, charts, compute, maps, snapshots, tracker
 from amparo.observatory import extract as extract_rules
 from amparo.observatory import indicators as registry
 from amparo.observatory.extract import ExtractPermission
@@ -126,14 +126,8 @@ def period_choices(today: dt.date | None = None) -> list[tuple[str, str]]:
     return choices
 
 
-SERIES_LENGTH = {"month": 12, "quarter": 8, "year": 5}
-
-
-def series_periods(period: Any) -> list[Any]:
-    """Periods of the same kind as ``period``, ending with it: never months next to the year that
-    holds them, whose difference would reveal a withheld month."""
-    n = SERIES_LENGTH.get(period.kind, 12)
-    return [period.previous(back) for back in range(n - 1, 0, -1)] + [period]
+SERIES_LENGTH = snapshots.SERIES_LENGTH
+series_periods = snapshots.series_periods
 
 
 LINKED_REPORTS = ((registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,))
@@ -194,10 +188,10 @@ def section_from(result: Any, title: str, *, kind: str = "bars") -> Section:
 
 
 def breakdown(
-    code: str, period: Any, by: tuple[str, ...], agency: Agency | None, title: str, *, kind: str = "bars"
+    code: str, period: Any, by: tuple[str, ...], reader: snapshots.Reader, title: str, *, kind: str = "bars"
 ) -> Section:
     try:
-        result = compute.compute(code, period, by, agency=agency)
+        result = reader.result(code, period, by)
     except DisclosureError:  # compute coarsens by itself; this is a last line of defence
         return Section(
             key=code, title=title, note=_("These figures are too few to show at this level of detail.")
@@ -215,10 +209,10 @@ def map_legend() -> dict[str, str]:
     }
 
 
-def time_series(code: str, period: Any, agency: Agency | None, title: str) -> Section:
+def time_series(code: str, period: Any, reader: snapshots.Reader, title: str) -> Section:
     section = Section(key=f"{code}-series", title=title, column=_("Period"))
     try:
-        points = compute.series(code, series_periods(period), agency=agency)
+        points = reader.series(code, series_periods(period))
     except DisclosureError:
         section.note = _("These figures are too few to show period by period. Choose a longer period.")
         return section
@@ -231,18 +225,18 @@ def time_series(code: str, period: Any, agency: Agency | None, title: str) -> Se
 STACK_LENGTH = 6
 
 
-def channels_over_time(period: Any, agency: Agency | None, title: str) -> Section:
+def channels_over_time(period: Any, reader: snapshots.Reader, title: str) -> Section:
     """Reports by channel for the last periods of the same kind, as stacked bars.
 
-    Each period's channel breakdown is the one protected together with its province and district
-    breakdowns (``compute_linked`` over the same breakdowns as the overview), so no period is
-    published under two suppression patterns.
+    Each period's channel breakdown is the one of the indicator's canonical set (protected together
+    with its province and district breakdowns), so no period is published under two suppression
+    patterns.
     """
     section = Section(key="channels-over-time", title=title, column=_("Period and channel"))
     periods = series_periods(period)[-STACK_LENGTH:]
     tables = []
     for p in periods:
-        result = compute.compute_linked(REPORTS, p, list(LINKED_REPORTS), agency=agency)[0]
+        result = reader.result(REPORTS, p, LINKED_REPORTS[0])
         cells = (
             {r.key[registry.CHANNEL]: r for r in result.rows} if tuple(result.by) == LINKED_REPORTS[0] else {}
         )
@@ -297,41 +291,53 @@ class Figures:
     province_map: Section
     district_map: Section | None
     linked: dict[str, Any] = field(default_factory=dict)  # reports received by dimension, protected together
+    as_of: dt.datetime | None = None  # when the oldest figure shown was computed
+    live: bool = False  # some figure was computed now (its snapshot missing or out of date)
 
 
-def figures(period: Any, agency: Agency | None) -> Figures:
-    """Everything the dashboard and the bulletin show for ``period``.
+HEADLINE_CODES = ("OCSEA.REFERRAL.POLICE_72H", "OCSEA.DAYS.REFERRAL", "OCSEA.VICTIMS.TOLD_NO_ONE")
+
+
+def figures(period: Any, agency: Agency | None, reader: snapshots.Reader | None = None) -> Figures:
+    """Everything the dashboard and the bulletin show for ``period``, read through ``reader``
+    (stored snapshots when fresh, else computed now).
 
     The breakdowns of reports received by channel, province and district share one grand total, so
-    they are protected together (``compute_linked``): no withheld cell of one can be worked out from
-    another.
+    they are protected together (the indicator's canonical set): no withheld cell of one can be
+    worked out from another.
     """
-    by_channel, by_province, by_district = compute.compute_linked(
-        REPORTS, period, [(registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,)], agency=agency
+    reader = reader or snapshots.Reader(agency)
+    reader.prefetch([REPORTS], series_periods(period))
+    reader.prefetch([FORMS, PLATFORMS, FUNNEL, *HEADLINE_CODES], [period])
+    by_channel, by_province, by_district = reader.linked(
+        REPORTS, period, [(registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,)]
     )
     sections = [
-        time_series(REPORTS, period, agency, _("Reports received over time")),
+        time_series(REPORTS, period, reader, _("Reports received over time")),
         section_from(by_channel, _("Reports received, by channel")),
-        channels_over_time(period, agency, _("Reports received by channel, period by period")),
-        breakdown(FORMS, period, (registry.FORM,), agency, _("Cases by form of abuse")),
-        breakdown(PLATFORMS, period, (registry.PLATFORM,), agency, _("Cases by platform")),
-        breakdown(FUNNEL, period, (registry.STAGE,), agency, _("From report to conviction"), kind="funnel"),
+        channels_over_time(period, reader, _("Reports received by channel, period by period")),
+        breakdown(FORMS, period, (registry.FORM,), reader, _("Cases by form of abuse")),
+        breakdown(PLATFORMS, period, (registry.PLATFORM,), reader, _("Cases by platform")),
+        breakdown(FUNNEL, period, (registry.STAGE,), reader, _("From report to conviction"), kind="funnel"),
     ]
     province = section_from(by_province, _("Reports received by province"), kind="map")
     headline = [(_("Reports received"), by_channel.total.display())]
-    for code, label in (
-        ("OCSEA.REFERRAL.POLICE_72H", _("Referred to the police within 72 hours")),
-        ("OCSEA.DAYS.REFERRAL", _("Median days from report to referral")),
-        ("OCSEA.VICTIMS.TOLD_NO_ONE", _("Child victims who told no one")),
-    ):
-        headline.append((label, _headline(code, period, agency)))
+    labels = (
+        _("Referred to the police within 72 hours"),
+        _("Median days from report to referral"),
+        _("Child victims who told no one"),
+    )
+    for code, label in zip(HEADLINE_CODES, labels, strict=True):
+        headline.append((label, _headline(code, period, reader)))
     linked = {registry.CHANNEL: by_channel, registry.PROVINCE: by_province, registry.DISTRICT: by_district}
-    return Figures(period, headline, sections, province, district_section(by_district), linked)
+    return Figures(
+        period, headline, sections, province, district_section(by_district), linked, reader.as_of, reader.live
+    )
 
 
-def _headline(code: str, period: Any, agency: Agency | None) -> str:
+def _headline(code: str, period: Any, reader: snapshots.Reader) -> str:
     try:
-        result = compute.compute(code, period, (), agency=agency)
+        result = reader.result(code, period, ())
     except (DisclosureError, LookupError, ValueError):
         return "-"
     if not result.available:
@@ -358,7 +364,7 @@ def _period_from(request: HttpRequest) -> Any:
 
 
 def _explore(
-    request: HttpRequest, period: Any, agency: Agency | None, linked: dict[str, Any]
+    request: HttpRequest, period: Any, reader: snapshots.Reader, linked: dict[str, Any]
 ) -> tuple[Section | None, dict]:
     """The free view: any available indicator by any of its disaggregations."""
     available = [i for i in registry.all_indicators() if i.available]
@@ -375,7 +381,7 @@ def _explore(
         # The same protected table as the overview below, never a second, differently suppressed one.
         result = linked[dims[0]]
     else:
-        result = compute.compute(indicator.code, period, dims, agency=agency)
+        result = reader.result(indicator.code, period, dims)
     if tuple(result.by) == (registry.DISTRICT,) and district_section(result) is None:
         # Most districts would be withheld: a map of hatching says nothing; the table remains.
         section = section_from(result, str(indicator.name))
@@ -392,10 +398,16 @@ def _explore(
 def dashboard(request: HttpRequest) -> HttpResponse:
     agency = _require_dashboard(request.user)
     period = _period_from(request)
-    data = figures(period, agency)
-    explore, state = _explore(request, period, agency, data.linked)
+    reader = snapshots.Reader(agency)
+    data = figures(period, agency, reader)
+    explore, state = _explore(request, period, reader, data.linked)
+    refresh_scheduled = reader.schedule_refresh()
     context = {
         "figures": data,
+        "as_of": reader.as_of,
+        "computed_now": reader.live,
+        "refresh_scheduled": refresh_scheduled,
+        "can_refresh": agency is None and can(request.user, ObservatoryPermission.REFRESH),
         "bulletin_month": period.key() if period.kind == "month" else _last_month_key(),
         "period": period,
         "period_code": _period_code(period),
@@ -438,6 +450,25 @@ def export_download(request: HttpRequest, fmt: str) -> HttpResponse:
     name = f"{indicator.code.lower()}-{period.key()}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@login_required
+@require_POST
+def refresh(request: HttpRequest) -> HttpResponse:
+    """A coordinator's "refresh the figures now" button: queued for the background worker."""
+    if not can(request.user, ObservatoryPermission.REFRESH):
+        raise PermissionDenied
+    try:
+        period = compute.Period.parse(request.POST.get("period", ""))
+    except (ValueError, TypeError):
+        period = _period_from(request)
+    actions.request_refresh(request.user, period)
+    messages.success(
+        request,
+        _("The figures for %(period)s are being recomputed; reload this page in a few minutes.")
+        % {"period": period.label()},
+    )
+    return redirect(f"{reverse('observatory:dashboard')}?{urlencode({'period': period.key()})}")
 
 
 def _last_month_key() -> str:

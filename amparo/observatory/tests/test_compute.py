@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from amparo.cases import actions
+from amparo.conftest import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency, District
 from amparo.observatory.compute import Period, compute, compute_linked, funnel, series
@@ -157,11 +158,15 @@ def test_share_reaching_police_within_72_hours() -> None:
     prm = Agency.objects.get(code="prm")
     for _ in range(5):
         case = new_case(at(8))
-        actions.refer_case(SYSTEM, case, prm, reason="test", at=at(8, 20))  # 10 hours later
+        actions.refer_case(
+            SYSTEM, case, prm, reason="test", consent=given_consent(case, at=at(8, 20)), at=at(8, 20)
+        )  # 10 hours later
     new_case(at(8), agency="prm")  # received by the police itself
     for _ in range(3):
         case = new_case(at(8))
-        actions.refer_case(SYSTEM, case, prm, reason="test", at=at(12, 14))  # 100 hours later
+        actions.refer_case(
+            SYSTEM, case, prm, reason="test", consent=given_consent(case, at=at(12, 14)), at=at(12, 14)
+        )  # 100 hours later
     for _ in range(2):
         new_case(at(8))
     result = compute("OCSEA.REFERRAL.POLICE_72H", MARCH)
@@ -174,7 +179,9 @@ def test_share_reaching_police_within_72_hours() -> None:
 def test_share_is_withheld_when_the_numerator_is_small() -> None:
     prm = Agency.objects.get(code="prm")
     case = new_case(at(8))
-    actions.refer_case(SYSTEM, case, prm, reason="test", at=at(8, 12))
+    actions.refer_case(
+        SYSTEM, case, prm, reason="test", consent=given_consent(case, at=at(8, 12)), at=at(8, 12)
+    )
     for _ in range(9):
         new_case(at(8))
     result = compute("OCSEA.REFERRAL.POLICE_72H", MARCH)
@@ -200,7 +207,14 @@ def test_median_days_to_charge_and_verdict_and_referral() -> None:
     sernic = Agency.objects.get(code="sernic")
     for days in (2, 4, 6, 8, 10):
         case = new_case(at(1))
-        actions.refer_case(SYSTEM, case, sernic, reason="test", at=at(1) + dt.timedelta(days=days))
+        actions.refer_case(
+            SYSTEM,
+            case,
+            sernic,
+            reason="test",
+            consent=given_consent(case, at=at(1) + dt.timedelta(days=days)),
+            at=at(1) + dt.timedelta(days=days),
+        )
         # five steps to court, one every `days` days; then the verdict a day later
         when = advance(
             case,
@@ -269,8 +283,12 @@ def test_agency_scope_counts_owned_and_accepted_referrals_only() -> None:
         new_case(at(11), agency="sernic")
     for i in range(9):
         case = new_case(at(11))
-        referral = actions.refer_case(SYSTEM, case, sernic, reason="test", at=at(11, 12))
-        actions.decide_referral(SYSTEM, referral, accept=i < 6, at=at(11, 13))
+        referral = actions.refer_case(
+            SYSTEM, case, sernic, reason="test", consent=given_consent(case, at=at(11, 12)), at=at(11, 12)
+        )
+        actions.decide_referral(
+            SYSTEM, referral, accept=i < 6, reason="" if i < 6 else "not ours", at=at(11, 13)
+        )
     assert compute("OCSEA.REPORTS.RECEIVED", MARCH, agency=sernic).total.display() == "11"
     assert compute("OCSEA.REPORTS.RECEIVED", MARCH).total.display() == "14"
     linha = Agency.objects.get(code="linha-fala-crianca")
@@ -278,12 +296,33 @@ def test_agency_scope_counts_owned_and_accepted_referrals_only() -> None:
 
 
 @pytest.mark.django_db
-def test_unavailable_source_gives_a_note_and_no_number(english) -> None:
-    result = compute("OCSEA.VICTIMS.RIGHTS_INFO", MARCH)
+def test_unavailable_source_gives_a_note_and_no_number(english, monkeypatch) -> None:
+    """An indicator whose source is not recorded (the registry says so) gets a note, never a number;
+    nothing is read from the database for it."""
+    from dataclasses import replace
+
+    from amparo.observatory import indicators as reg
+
+    for _ in range(7):
+        new_case(at(3))
+    missing = replace(reg.get("OCSEA.REPORTS.RECEIVED"), available=False)
+    monkeypatch.setitem(reg.REGISTRY, missing.code, missing)
+    result = compute(missing.code, MARCH, ("province",))
     assert not result.available
     assert "not yet recorded" in result.note
     assert result.total.published is None
     assert result.rows == []
+
+
+@pytest.mark.django_db
+def test_every_registered_indicator_has_a_recorded_source_now() -> None:
+    """Case work (justice events, rights deliveries), evidence (matches, take-down notices) and the
+    training register all exist: no indicator of the registry is left without a source."""
+    from amparo.observatory import indicators as reg
+
+    for indicator in reg.all_indicators():
+        result = compute(indicator.code, MARCH)
+        assert result.available, indicator.code
 
 
 @pytest.mark.django_db

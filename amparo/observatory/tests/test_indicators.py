@@ -42,7 +42,7 @@ def test_registry_covers_the_issue_with_unique_stable_codes() -> None:
     codes = [i.code for i in reg.all_indicators()]
     assert len(codes) == len(set(codes))
     assert set(codes) >= ISSUE_LIST
-    assert all(code.startswith("OCSEA.") and code == code.upper() for code in codes)
+    assert all(code.startswith(("OCSEA.", "OUTREACH.")) and code == code.upper() for code in codes)
 
 
 def test_every_indicator_is_fully_described(english) -> None:

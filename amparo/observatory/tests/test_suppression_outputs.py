@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amparo.cases import actions
+from amparo.conftest import given_consent
 from amparo.lib.disclosure import Cell, Table1D, Table2D
-from amparo.lib.tests.test_disclosure import alternative_exists, assert_safe, view_of
+from amparo.lib.tests.test_disclosure import View, alternative_exists, assert_safe, view_of
 from amparo.observatory import compute as c
 from amparo.observatory import dhis2, exports
 from amparo.observatory.tests.test_compute import MARCH, SYSTEM, at, new_case
@@ -287,10 +288,14 @@ def test_share_breakdown_hides_the_rest_of_a_row_too() -> None:
     from amparo.core.models import Agency
 
     prm = Agency.objects.get(code="prm")
-    for i in range(8):
-        case = new_case(at(8), district="MZ0702")
-        if i < 6:
-            actions.refer_case(SYSTEM, case, prm, reason="test", at=at(8, 12))
+    # Nampula (6 of 8 reached the police) and Inhambane (5 of 7): each row has "2 did not".
+    for district, referred in (("MZ0702", 6), ("MZ0301", 5)):
+        for i in range(referred + 2):
+            case = new_case(at(8), district=district)
+            if i < referred:
+                actions.refer_case(
+                    SYSTEM, case, prm, reason="test", consent=given_consent(case, at=at(8, 12)), at=at(8, 12)
+                )
     for _ in range(9):
         new_case(at(8), district="MZ1102")
     result = c.compute("OCSEA.REFERRAL.POLICE_72H", MARCH, ("province",))
@@ -328,3 +333,93 @@ def test_province_and_district_breakdowns_resist_every_attacker_together(distric
         total=by_province.total,
     )
     assert_attackers_fail([table])
+
+
+# --- Nested periods: months, their quarter and their year -------------------------------------------
+
+
+class NestedView(View):
+    """The attacker's view of months, a quarter and a year. A quarter's or a year's withheld figure
+    ("w" here, "x" on the page) is the sum of its months: it may be any count, so it carries no
+    "0 or at least 5" promise."""
+
+    def allowed(self, var, value: int) -> bool:  # noqa: ANN001
+        if self.shown[var] == "w":
+            return value >= 0
+        return super().allowed(var, value)
+
+
+def shown_as(cell: Cell, true_value: int, derived: bool) -> str:
+    if cell.published is not None:
+        assert cell.published == true_value, "a published number must be the true count"
+        return str(true_value)
+    return "w" if derived and cell.display() == "x" else cell.display()
+
+
+quarter_cases = st.lists(st.tuples(st.sampled_from(sorted(PLACES)), st.sampled_from([1, 2, 3])), max_size=30)
+
+
+@pytest.mark.django_db
+@FEW
+@given(quarter_cases)
+@rolled_back
+def test_months_quarter_and_year_together_resist_every_attacker(cases: list[tuple[str, int]]) -> None:
+    """Reports by province for January, February and March, for the first quarter and for the year:
+    the attacker knows that each quarter or year cell is the sum of its months, and tries to
+    recover every withheld month from those equations. Every attempt must fail."""
+    for province, month in cases:
+        new_case(at(9, month=month), district=PLACES[province], channel="helpline")
+    code = "OCSEA.REPORTS.RECEIVED"
+    months = [c.compute(code, c.Period.month(2026, m), ("province",)) for m in (1, 2, 3)]
+    quarter = c.compute(code, c.Period.parse("2026Q1"), ("province",))
+    year = c.compute(code, c.Period.parse("2026"), ("province",))
+    if any(r.by != ("province",) for r in months):
+        return  # a month shown coarser: nothing by province to difference
+    assert quarter.by == year.by == ("province",)
+    provinces = [row.key["province"] for row in quarter.rows]
+    truth = Counter(cases)
+    shown: dict = {}
+    values: dict = {}
+    equations: list = []
+    for m, result in zip((1, 2, 3), months, strict=True):
+        cells = {row.key["province"]: row.value for row in result.rows}
+        for p in provinces:
+            shown[("m", m, p)] = shown_as(cells[p], truth[(p, m)], derived=False)
+            values[("m", m, p)] = truth[(p, m)]
+        shown[("mt", m)] = shown_as(result.total, sum(truth[(p, m)] for p in provinces), derived=False)
+        values[("mt", m)] = sum(truth[(p, m)] for p in provinces)
+        equations.append([(1, ("m", m, p)) for p in provinces] + [(-1, ("mt", m))])
+    for name, result in (("q", quarter), ("y", year)):
+        cells = {row.key["province"]: row.value for row in result.rows}
+        for p in provinces:
+            count = sum(truth[(p, m)] for m in (1, 2, 3))
+            shown[(name, p)] = shown_as(cells[p], count, derived=True)
+            values[(name, p)] = count
+            equations.append([(1, ("m", m, p)) for m in (1, 2, 3)] + [(-1, (name, p))])
+        shown[(name, "total")] = shown_as(result.total, len(cases), derived=True)
+        values[(name, "total")] = len(cases)
+        equations.append([(1, (name, p)) for p in provinces] + [(-1, (name, "total"))])
+        equations.append([(1, ("mt", m)) for m in (1, 2, 3)] + [(-1, (name, "total"))])
+    assert_no_small_number(list(shown.values()))
+    view = NestedView(shown, values, equations, 5)
+    assert_safe(view)
+    assert all(alternative_exists(view, var) for var in view.small())
+
+
+@pytest.mark.django_db
+def test_a_quarter_withholds_a_province_whose_month_is_withheld() -> None:
+    """Nampula has 3 reports in January and 9 in February; Maputo City 9 in January. Publishing
+    Nampula's quarter (12) next to its February (9) would give January's 3 back."""
+    for month, n in ((1, 3), (2, 9)):
+        for _ in range(n):
+            new_case(at(9, month=month), district="MZ0702")
+    for _ in range(9):
+        new_case(at(9, month=1), district="MZ1102")
+    january = c.compute("OCSEA.REPORTS.RECEIVED", c.Period.month(2026, 1), ("province",))
+    february = c.compute("OCSEA.REPORTS.RECEIVED", c.Period.month(2026, 2), ("province",))
+    quarter = c.compute("OCSEA.REPORTS.RECEIVED", c.Period.parse("2026Q1"), ("province",))
+    nampula = {r.key["province"]: r.value for r in quarter.rows}["MZ07"]
+    assert {r.key["province"]: r.value for r in january.rows}["MZ07"].display() == "<5"
+    assert {r.key["province"]: r.value for r in february.rows}["MZ07"].display() == "9"
+    assert nampula.suppressed
+    assert "quarter or a year" in quarter.note or "trimestre" in quarter.note
