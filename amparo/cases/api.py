@@ -31,8 +31,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Query, Router, Schema
-from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import DocsBase
 from ninja.responses import Status as Reply
@@ -49,7 +49,6 @@ from amparo.cases.api_schemas import (
     CasePageOut,
     CaseSummaryOut,
     DecisionIn,
-    ErrorOut,
     MeOut,
     NoteIn,
     NoteOut,
@@ -58,7 +57,6 @@ from amparo.cases.api_schemas import (
     ReferralPageOut,
     RevokeIn,
     StatusChangeIn,
-    ValidationErrorOut,
 )
 from amparo.cases.consent import consent_permits_sharing
 from amparo.cases.models import (
@@ -77,6 +75,14 @@ from amparo.cases.policy import visible_cases
 from amparo.cases.visibility import visible_sections
 from amparo.cases.workflow import Status, TransitionError
 from amparo.core import audit, ratelimit, tokens
+from amparo.core.api import (
+    COMMON_ERRORS,
+    OBJECT_ERRORS,
+    WRITE_ERRORS,
+    RateLimited,
+    error,
+    install_error_handlers,
+)
 from amparo.core.models import Agency
 from amparo.core.policy import can, in_scope
 from amparo.core.roles import IDENTITY_ROLES
@@ -99,12 +105,6 @@ PERSON_SECTIONS = {
 def rate_per_minute() -> int:
     """Requests per minute allowed to one token (read when used, so that operators and tests can set it)."""
     return env_int("AMPARO_API_RATE_PER_MINUTE", 120, minimum=1)
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
 
 
 class TokenAuth(HttpBearer):
@@ -159,62 +159,22 @@ api = NinjaAPI(
     docs=OperationsPage(),
 )
 
-# Errors every authenticated operation may answer.
-COMMON_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut}
-CASE_ERRORS: dict[int, Any] = {**COMMON_ERRORS, 404: ErrorOut}
-WRITE_ERRORS: dict[int, Any] = {**CASE_ERRORS, 400: ErrorOut}
+CASE_ERRORS = OBJECT_ERRORS  # errors every authenticated operation may answer: amparo.core.api
+
+install_error_handlers(
+    api,
+    too_many=gettext_lazy("Too many requests for this token. Wait %(seconds)d seconds and try again."),
+    unauthenticated=gettext_lazy(
+        "A valid API token is needed: send 'Authorization: Bearer <token>'. "
+        "Tokens expire and can be revoked; ask an administrator for a new one."
+    ),
+    realm="amparo",
+    not_found=gettext_lazy("Not found, or not shared with your agency."),
+)
 
 
 def _error(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, **extra}, status=status)
-
-
-@api.exception_handler(RateLimited)
-def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    response = _error(
-        request,
-        429,
-        _("Too many requests for this token. Wait %(seconds)d seconds and try again.")
-        % {"seconds": exc.retry_after},
-    )
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(
-        request,
-        401,
-        _(
-            "A valid API token is needed: send 'Authorization: Bearer <token>'. "
-            "Tokens expire and can be revoked; ask an administrator for a new one."
-        ),
-    )
-    response["WWW-Authenticate"] = 'Bearer realm="amparo"'
-    return response
-
-
-@api.exception_handler(NinjaValidationError)
-def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = []
-    for error in exc.errors:
-        # Leave out pydantic's validator names ("function-wrap[…]"): they mean nothing to a client.
-        loc = [
-            part
-            for part in error.get("loc", ())
-            if isinstance(part, int) or (isinstance(part, str) and not part.endswith("]"))
-        ]
-        errors.append({"loc": loc, "msg": str(error.get("msg", ""))})
-    # loc is (where, field, ...): "body.consent.purpose: Field required".
-    where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '?'}: {e['msg']}" for e in errors)
-    detail = _("The request is not valid: %(errors)s") % {"errors": where}
-    return _error(request, 422, detail, errors=errors)
-
-
-@api.exception_handler(DjangoValidationError)
-def _refused(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return _error(request, 400, " ".join(str(m) for m in exc.messages))
+    return error(api, request, status, detail, **extra)
 
 
 @api.exception_handler(TransitionError)
@@ -225,18 +185,6 @@ def _bad_transition(request: HttpRequest, exc: TransitionError) -> HttpResponse:
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, _("Your account may not do this."))
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, _("Not found, or not shared with your agency."))
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if exc.status_code == 400:  # ninja's "Cannot parse request body"
-        return _error(request, 400, _("The request body is not valid JSON."))
-    return _error(request, exc.status_code, str(exc))
 
 
 # --- helpers -----------------------------------------------------------------------------------

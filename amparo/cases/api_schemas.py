@@ -50,20 +50,6 @@ RequiredText = Annotated[
 ]
 
 
-class ErrorOut(Schema):
-    detail: str = Field(description="What went wrong and what to do next, in the request's language.")
-
-
-class FieldError(Schema):
-    loc: list[str | int]
-    msg: str
-
-
-class ValidationErrorOut(Schema):
-    detail: str
-    errors: list[FieldError]
-
-
 # --- reading -----------------------------------------------------------------------------------
 
 

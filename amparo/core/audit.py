@@ -68,9 +68,9 @@ def _as_actor(actor: Any) -> Actor:
     return Actor(user=actor)
 
 
-def canonical(entry: AuditEntry) -> bytes:
-    """The exact bytes that are hashed for an entry (everything but `hash` and the database id)."""
-    payload = {
+def fields_of(entry: AuditEntry) -> dict[str, Any]:
+    """An entry as plain values: everything its hash covers (not `hash`, not the database id)."""
+    return {
         "uuid": str(entry.uuid),
         "chain": entry.chain,
         "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
@@ -85,6 +85,11 @@ def canonical(entry: AuditEntry) -> bytes:
         "request_id": entry.request_id,
         "prev_hash": entry.prev_hash,
     }
+
+
+def canonical(entry: AuditEntry) -> bytes:
+    """The exact bytes that are hashed for an entry (everything but `hash` and the database id)."""
+    payload = fields_of(entry)
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

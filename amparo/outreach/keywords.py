@@ -15,27 +15,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from amparo.intake.sms import LANGUAGE_KEYWORDS
+
 SUBSCRIBE_WORDS = {"APRENDER": "pt", "APRENDA": "pt", "LEARN": "en"}
 STOP_WORDS = frozenset({"PARAR", "STOP", "SAIR", "CANCELAR", "UNSUBSCRIBE"})
-# The same language words as the SMS report conversation (amparo.intake.sms.LANGUAGE_KEYWORDS).
-LANGUAGE_WORDS = {
-    "PT": "pt",
-    "PORTUGUES": "pt",
-    "PORTUGUESE": "pt",
-    "EN": "en",
-    "ENG": "en",
-    "ENGLISH": "en",
-    "INGLES": "en",
-    "EMAKHUWA": "vmw",
-    "MAKHUWA": "vmw",
-    "MACUA": "vmw",
-    "XICHANGANA": "ts",
-    "CHANGANA": "ts",
-    "CISENA": "seh",
-    "SENA": "seh",
-    "CINYANJA": "ny",
-    "NYANJA": "ny",
-}
+# The same language words as the SMS report conversation.
+LANGUAGE_WORDS = LANGUAGE_KEYWORDS
 _TOKEN = re.compile(r"[^\W_]+")
 
 

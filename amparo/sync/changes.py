@@ -420,22 +420,7 @@ def apply_pull(payload: dict[str, Any]) -> dict[str, int]:
 
 
 def _audit_payload(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "uuid": str(entry.uuid),
-        "chain": entry.chain,
-        "at": entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "actor_user_id": str(entry.actor_user_id) if entry.actor_user_id else "",
-        "actor_username": entry.actor_username,
-        "actor_agency": entry.actor_agency,
-        "actor_channel": entry.actor_channel,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "fields": list(entry.fields),
-        "request_id": entry.request_id,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
+    return {**audit.fields_of(entry), "hash": entry.hash}
 
 
 def pending_entries(node_state: NodeState, limit: int = AUDIT_BATCH) -> list[AuditEntry]:

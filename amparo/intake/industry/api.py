@@ -27,13 +27,11 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import File, NinjaAPI, Query, Router, Schema
 from ninja.decorators import decorate_view
-from ninja.errors import AuthenticationError, HttpError
-from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.responses import Status as Reply
 from ninja.security import HttpBearer
@@ -41,12 +39,20 @@ from pydantic import Field
 
 from amparo.cases.models import PreservationRequest
 from amparo.core import audit, ratelimit
+from amparo.core.api import (
+    COMMON_ERRORS,
+    OBJECT_ERRORS,
+    WRITE_ERRORS,
+    ErrorOut,
+    RateLimited,
+    error,
+    install_error_handlers,
+)
 from amparo.evidence import takedown
 from amparo.evidence.models import TakedownNotice, TakedownStatus
 from amparo.intake.industry import actions, conf, keys
 from amparo.intake.industry.permissions import IndustryAudit
 from amparo.intake.industry.schemas import (
-    ErrorOut,
     FileOut,
     OrganisationOut,
     PreservationAnswerIn,
@@ -56,19 +62,12 @@ from amparo.intake.industry.schemas import (
     SubmissionPage,
     TakedownAnswerIn,
     TakedownOut,
-    ValidationErrorOut,
 )
 from amparo.intake.models import IndustryApiKey, IndustryOrganisation, IndustryScope, IndustrySubmission
 
 API_VERSION = "1"
 RATE_SCOPE = "api:industry_key"
 MAX_PAGE_SIZE = 200
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
 
 
 class MissingScope(Exception):
@@ -105,39 +104,20 @@ api = NinjaAPI(
     docs_url=None,
 )
 
-COMMON_ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut}
-OBJECT_ERRORS: dict[int, Any] = {**COMMON_ERRORS, 404: ErrorOut}
-WRITE_ERRORS: dict[int, Any] = {**OBJECT_ERRORS, 400: ErrorOut}
+install_error_handlers(
+    api,
+    too_many=gettext_lazy("Too many requests for this key. Wait %(seconds)d seconds and try again."),
+    unauthenticated=gettext_lazy(
+        "A valid API key is needed: send 'Authorization: Bearer <key>'. Keys expire and can be "
+        "revoked; ask the Amparo administrators for a new one."
+    ),
+    realm="amparo-industry",
+    not_found=gettext_lazy("Not found."),
+)
 
 
 def _error(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
-    return api.create_response(request, {"detail": detail, **extra}, status=status)
-
-
-@api.exception_handler(RateLimited)
-def _rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
-    response = _error(
-        request,
-        429,
-        _("Too many requests for this key. Wait %(seconds)d seconds and try again.")
-        % {"seconds": exc.retry_after},
-    )
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(
-        request,
-        401,
-        _(
-            "A valid API key is needed: send 'Authorization: Bearer <key>'. Keys expire and can be "
-            "revoked; ask the Amparo administrators for a new one."
-        ),
-    )
-    response["WWW-Authenticate"] = 'Bearer realm="amparo-industry"'
-    return response
+    return error(api, request, status, detail, **extra)
 
 
 @api.exception_handler(MissingScope)
@@ -147,36 +127,9 @@ def _missing_scope(request: HttpRequest, exc: MissingScope) -> HttpResponse:
     )
 
 
-@api.exception_handler(NinjaValidationError)
-def _invalid_input(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = []
-    for error in exc.errors:
-        loc = [part for part in error.get("loc", ()) if isinstance(part, (str, int))]
-        errors.append({"loc": loc, "msg": str(error.get("msg", ""))})
-    where = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '?'}: {e['msg']}" for e in errors)
-    return _error(request, 422, _("The request is not valid: %(errors)s") % {"errors": where}, errors=errors)
-
-
-@api.exception_handler(DjangoValidationError)
-def _refused(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
-    return _error(request, 400, " ".join(str(m) for m in exc.messages))
-
-
 @api.exception_handler(PermissionDenied)
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return _error(request, 403, _("Your organisation may not do this."))
-
-
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, _("Not found."))
-
-
-@api.exception_handler(HttpError)
-def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    if exc.status_code == 400:  # ninja's "Cannot parse request body"
-        return _error(request, 400, _("The request body is not valid JSON."))
-    return _error(request, exc.status_code, str(exc))
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -191,20 +191,6 @@ class TakedownAnswerIn(Schema):
     note: Annotated[Text, Field(max_length=2000)] = ""
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
-class FieldErrorOut(Schema):
-    loc: list[str | int]
-    msg: str
-
-
-class ValidationErrorOut(Schema):
-    detail: str
-    errors: list[FieldErrorOut]
-
-
 class OrganisationOut(Schema):
     code: str
     name: str
