@@ -117,7 +117,7 @@ def preservation_reminders(now: dt.datetime | None = None) -> int:
     for pk in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
             request = (
-                PreservationRequest.objects.select_for_update(skip_locked=True)
+                PreservationRequest.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("case", "created_by", "provider")
                 .filter(pk=pk, status__in=OPEN)
                 .first()

@@ -335,7 +335,11 @@ def send_preservation_request(actor: Any, request: PreservationRequest) -> Prese
     """Mark a draft as sent now: its answer is due `provider.response_days` days after today (Maputo)."""
     _require_requesting_agency(actor, request)
     with transaction.atomic():
-        locked = PreservationRequest.objects.select_for_update().select_related("provider").get(pk=request.pk)
+        locked = (
+            PreservationRequest.objects.select_for_update(of=("self",))
+            .select_related("provider")
+            .get(pk=request.pk)
+        )
         if locked.status != PreservationStatus.DRAFT:
             raise ValidationError(_("Only a draft request can be sent."))
         now = timezone.now()
@@ -376,7 +380,7 @@ def answer_preservation_request(
     note = (note or "").strip()
     with transaction.atomic():
         locked = (
-            PreservationRequest.objects.select_for_update()
+            PreservationRequest.objects.select_for_update(of=("self",))
             .select_related("case", "created_by", "provider")
             .get(pk=request.pk)
         )

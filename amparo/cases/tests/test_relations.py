@@ -16,6 +16,7 @@ from amparo.cases.permissions import JusticeAudit
 from amparo.conftest import SYSTEM
 from amparo.core import audit
 from amparo.core.models import AuditEntry
+from amparo.core.tests.test_audit import tamper
 from amparo.core.tests.test_web import sign_in
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +75,7 @@ def test_tampering_with_a_merge_entry_is_detected_by_the_chain_verifier(officer,
     primary, duplicate = make_case(agency=OWNER), make_case(agency=OWNER)
     relations.merge_case(officer, duplicate, primary)
     entry = AuditEntry.objects.get(action=JusticeAudit.CASE_MERGE)
-    AuditEntry.objects.filter(pk=entry.pk).update(object_id=str(primary.pk))
+    tamper("UPDATE core_auditentry SET object_id = %s WHERE id = %s", [str(primary.pk), entry.pk])
     assert list(audit.verify()) != []
 
 
