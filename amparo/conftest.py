@@ -179,3 +179,18 @@ def live_db(transactional_db):  # noqa: ANN001, ANN201
         importlib.import_module("amparo.core.migrations.0002_geography").load(apps, None)
     if not Agency.objects.exists():
         importlib.import_module("amparo.core.migrations.0003_national_agencies").seed(apps, None)
+
+
+@pytest.fixture
+def keep_db_connection():  # noqa: ANN201
+    """Requests sent straight to the WSGI application (the schemathesis runs) must not close the test's
+    database connection when they finish: Django's test client prevents it the same way. (On PostgreSQL
+    the connection is inside the test's transaction, which closing would lose.)"""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

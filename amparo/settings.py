@@ -132,6 +132,11 @@ DATABASES = {
         conn_max_age=env_int("AMPARO_DB_CONN_MAX_AGE", 60, minimum=0),
     )
 }
+if NODE_ROLE == "district" and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A revoked node must be able to erase its data; on PostgreSQL the custody chain is append-only.
+    raise ConfigError(
+        "A district node runs on SQLite: leave DATABASE_URL unset or point it at a sqlite:/// file."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(

@@ -63,7 +63,9 @@ def _often(value: object) -> bool:
         HealthCheck.filter_too_much,
     ],
 )
-def test_api_answers_generated_requests_without_server_errors_and_as_documented(case, world):
+def test_api_answers_generated_requests_without_server_errors_and_as_documented(
+    case, world, keep_db_connection
+):
     params = case.path_parameters or {}
     # Three requests in four go to real objects, so that generated bodies reach the actions.
     if "reference" in params and _often(params["reference"]):

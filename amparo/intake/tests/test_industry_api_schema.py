@@ -66,7 +66,9 @@ def world(monkeypatch, tmp_path, make_user, make_case) -> dict[str, Any]:  # noq
         HealthCheck.filter_too_much,
     ],
 )
-def test_industry_api_answers_generated_requests_without_server_errors_and_as_documented(case, world):
+def test_industry_api_answers_generated_requests_without_server_errors_and_as_documented(
+    case, world, keep_db_connection
+):
     params = case.path_parameters or {}
     for name in ("submission_id", "request_id", "notice_id"):
         if name in params and zlib.crc32(str(params[name]).encode()) % 4:

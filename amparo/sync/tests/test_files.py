@@ -161,6 +161,10 @@ def test_any_file_request_gets_an_answer_never_a_server_error(
 
 
 def test_wiping_a_node_erases_its_evidence_files_and_records(db, make_case, settings) -> None:  # noqa: ANN001
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("district nodes run on SQLite; on PostgreSQL the chain of custody is append-only")
     case = make_case()
     item = evidence_actions.add_item(SYSTEM, case, [b"synthetic file"], original_name="a.png")
     SentFile.objects.create(item_id=item.pk, sent_at=item.received_at)
