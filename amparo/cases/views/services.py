@@ -142,13 +142,7 @@ def directory_page(request: HttpRequest) -> HttpResponse:
             services = services.filter(kind=data["kind"])
     services = services.order_by("-is_national", "province_id", "district_id", "kind", "name")
     page = Paginator(services, SERVICES_PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "cases/services_directory.html",
-        {"form": form, "page": page, "query": query.urlencode()},
-    )
+    return render(request, "cases/services_directory.html", {"form": form, "page": page})
 
 
 # ---------------------------------------------------------------------------
