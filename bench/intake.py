@@ -11,9 +11,12 @@ module that only adds the bare view's URL, then sends each endpoint `--warmup` r
 `--requests` requests from `--concurrency` client threads, the endpoints taking turns in `--rounds` rounds
 (so that other load on the machine weighs on each alike), and prints requests per second (sustained:
 requests / the endpoint's own wall time), p50 / p99 latency, the ratio to the bare view and whether the
-target is met. Every SMS comes from a different (invented) phone number, so
-each request stores a message, opens a conversation and queues a reply; every web POST creates a case and
-a receipt (one Argon2id hash). Rate limits are raised for the run through their environment variables.
+target is met. Every SMS comes from a different (invented) phone number; the webhook stores the message
+and its processing task (decision 0016); every web POST stores a report with its receipt (one Argon2id hash)
+and its filing task. Then the server stops and one worker (`amparo worker --batch`) empties the queue the
+requests left: opening the cases, moving the conversations on and sending the replies (provider `log`), and
+the figures say how long each kind of task took, so that the work handed on is measured too. Rate limits
+are raised for the run through their environment variables.
 Target: each endpoint at >= 50% of the bare view's throughput. `--ussd` adds the USSD first screen (its
 max latency shows whether every answer came within the 2 seconds providers allow).
 """
@@ -164,6 +167,37 @@ def web_states(base: str, count: int) -> tuple[httpx.Client, str, list[str]]:
             state = re.search(r'name="state" value="([^"]*)"', response.text).group(1)
         states.append(state)
     return client, token, states
+
+
+WORKER_REPORT = """
+import json
+from django.db.models import Count, F, Sum
+from django_tasks_db.models import DBTaskResult
+rows = (
+    DBTaskResult.objects.filter(status="SUCCESSFUL")
+    .values("task_path")
+    .annotate(n=Count("id"), busy=Sum(F("finished_at") - F("started_at")))
+)
+left = DBTaskResult.objects.exclude(status="SUCCESSFUL").count()
+print(json.dumps({"tasks": [[r["task_path"], r["n"], r["busy"].total_seconds()] for r in rows], "left": left}))
+"""
+
+
+def drain_queue(env: dict[str, str]) -> dict:
+    """Run one worker over the tasks the measured requests queued (filing web reports, moving SMS
+    conversations on, sending replies) and report each kind's count and mean time: the work the
+    endpoints hand on, which a deployment's worker must keep up with."""
+    began = time.perf_counter()
+    amparo(env, "worker", "--batch")
+    wall = time.perf_counter() - began
+    found = json.loads(amparo(env, "shell", "-c", WORKER_REPORT).strip().splitlines()[-1])
+    tasks = []
+    for path, count, busy in sorted(found["tasks"]):
+        name = path.rsplit(".", 1)[-1]
+        mean = busy / count if count else 0.0
+        tasks.append({"task": name, "count": count, "mean_ms": round(mean * 1000, 1),
+                      "rate_per_s": round(1 / mean, 1) if mean else None})  # fmt: skip
+    return {"wall_s": round(wall, 1), "tasks": tasks, "not_done": found["left"]}
 
 
 def main() -> None:
@@ -323,11 +357,15 @@ def main() -> None:
                     measured[name][1].extend(errors)
                     measured[name][2].append(wall)
         results = [summarise(name, lat, err, sum(walls)) for name, (lat, err, walls) in measured.items()]
+        server.terminate()
+        server.wait(timeout=30)
+        worker = drain_queue(env)
         baseline = results[0]["rate_per_s"]
         for r in results:
             r["vs_bare"] = round(r["rate_per_s"] / baseline, 2) if baseline else None
             r["target_met"] = None if r is results[0] else bool(r["vs_bare"] and r["vs_bare"] >= TARGET)
         summary = {
+            "worker": worker,
             "database": database.split(":", 1)[0],
             "server": f"gunicorn gthread {args.workers}x{args.threads}",
             "concurrency": args.concurrency,
@@ -350,6 +388,16 @@ def main() -> None:
                     f"{r['vs_bare']:>9}{r['errors']:>8}  "
                     + {None: "", True: "met", False: "NOT met"}[r["target_met"]]
                 )
+            print(
+                f"\nthen one worker (`amparo worker --batch`, server stopped) emptied the queue the requests left "
+                f"in {worker['wall_s']} s:"
+            )
+            total = sum(t["count"] for t in worker["tasks"])
+            print(f"({total} tasks, {round(total / worker['wall_s'], 1) if worker['wall_s'] else 0} per second of wall time "
+                  f"including start-up; {worker['not_done']} not done)")  # fmt: skip
+            print(f"{'task':<26}{'tasks':>8}{'per s':>9}{'mean ms':>9}")
+            for t in worker["tasks"]:
+                print(f"{t['task']:<26}{t['count']:>8}{t['rate_per_s']:>9}{t['mean_ms']:>9}")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -7,16 +7,19 @@ entries, and a function returns only after that transaction has committed.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
+import logging
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
 from django.core.exceptions import FieldError, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,10 +40,14 @@ from amparo.intake.models import (
     MessageDirection,
     Report,
     ReporterMessage,
+    WebSubmission,
     WhoAffected,
 )
 from amparo.intake.permissions import IntakeAudit, IntakePermission
+from amparo.intake.ratelimit import Limit, first_refused
 from amparo.lib import envelope
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WEB_AGENCY = "linha-fala-crianca"
 MAX_MESSAGE_CHARS = 4000
@@ -134,6 +141,34 @@ def _clean_text(value: str, limit: int, what: str) -> str:
     return value
 
 
+def _checked_answers(
+    *,
+    who_affected: str,
+    caller_type: str,
+    action_taken: str,
+    narrative: str,
+    link_or_account: str,
+    incident_when: str,
+    callback_phone: str,
+    callback_consented: bool,
+    language: str,
+) -> tuple[str, str, str, str, str]:
+    """ValidationError, or the narrative, link, date, call-back number and language as stored."""
+    if who_affected not in WhoAffected.values:
+        raise ValidationError(_("Unknown answer to who is affected."))
+    if caller_type and caller_type not in CallerType.values:
+        raise ValidationError(_("Unknown caller type."))
+    if action_taken and action_taken not in ActionTaken.values:
+        raise ValidationError(_("Unknown action taken."))
+    narrative = _clean_text(narrative, MAX_NARRATIVE_CHARS, _("description"))
+    link_or_account = _clean_text(link_or_account, MAX_LINK_CHARS, _("link or account"))
+    incident_when = _clean_text(incident_when, 100, _("date"))
+    callback_phone = _clean_text(callback_phone, 40, _("phone number"))
+    if not callback_consented:
+        callback_phone = ""  # a number given without consent to call back is not kept
+    return narrative, link_or_account, incident_when, callback_phone, (language or "pt")[:8]
+
+
 def _create(
     actor: Any,
     *,
@@ -158,19 +193,17 @@ def _create(
     suggested_agency: Agency | None = None,
     attachment: bytes | None = None,
 ) -> SubmittedReport:
-    if who_affected not in WhoAffected.values:
-        raise ValidationError(_("Unknown answer to who is affected."))
-    if caller_type and caller_type not in CallerType.values:
-        raise ValidationError(_("Unknown caller type."))
-    if action_taken and action_taken not in ActionTaken.values:
-        raise ValidationError(_("Unknown action taken."))
-    narrative = _clean_text(narrative, MAX_NARRATIVE_CHARS, _("description"))
-    link_or_account = _clean_text(link_or_account, MAX_LINK_CHARS, _("link or account"))
-    incident_when = _clean_text(incident_when, 100, _("date"))
-    callback_phone = _clean_text(callback_phone, 40, _("phone number"))
-    if not callback_consented:
-        callback_phone = ""  # a number given without consent to call back is not kept
-    language = (language or "pt")[:8]
+    narrative, link_or_account, incident_when, callback_phone, language = _checked_answers(
+        who_affected=who_affected,
+        caller_type=caller_type,
+        action_taken=action_taken,
+        narrative=narrative,
+        link_or_account=link_or_account,
+        incident_when=incident_when,
+        callback_phone=callback_phone,
+        callback_consented=callback_consented,
+        language=language,
+    )
     if attachment:
         _check_image(attachment)
     details: dict[str, Any] = {
@@ -232,12 +265,14 @@ def _store(
     action_taken: str,
     suggested_agency: Agency | None,
     attachment: bytes | None,
+    received_at: dt.datetime | None = None,
 ) -> SubmittedReport:
     """The case, the report (and screenshot) and their audit entries, in one transaction; the entries
     are appended together at its end (`audit.batch`)."""
     with transaction.atomic(), audit.batch():
         case = case_actions.create_case(
             actor,
+            received_at=received_at,
             channel=channel_kind,
             owning_agency=owning_agency,
             forms=forms,
@@ -331,6 +366,205 @@ def submit_public_report(
         read_aloud=False,
         attachment=attachment,
     )
+
+
+@dataclass(frozen=True)
+class ReceivedReport:
+    receipt: str  # the plaintext receipt: shown to the reporter once, never stored ("" when refused)
+    refused: Limit | None = None  # the rate limit that refused the report (nothing was stored)
+
+
+WEB = audit.Actor(channel="web")
+# A stored web report is left to its own task this long before the periodic job files it instead.
+FILING_GRACE = dt.timedelta(seconds=30)
+
+
+def submit_web_report(
+    *,
+    owning_agency: Agency,
+    forms: list[str],
+    platforms: list[str],
+    who_affected: str,
+    province: Province | None,
+    district: District | None,
+    narrative: str = "",
+    link_or_account: str = "",
+    incident_when: str = "",
+    callback_phone: str = "",
+    callback_consented: bool = False,
+    language: str = "pt",
+    immediate_danger: bool = False,
+    attachment: bytes | None = None,
+    limits: Sequence[Limit] = (),
+) -> ReceivedReport:
+    """A report from the public web form, acknowledged (its receipt returned) once it is durably stored.
+
+    `limits` are rate-limit buckets taken in the same transaction (`ratelimit.first_refused`): when one
+    is empty nothing is stored and the result names it; a report that fails to store takes no token.
+
+    Everything is checked here as opening the case would check it (ValidationError); then the answers are
+    stored encrypted with the receipt's hash (`WebSubmission`) and the task that files them as a case and
+    report (`tasks.file_web_report` -> `file_web_submission`) in one transaction. The case's received
+    time is the submission's. A report with a screenshot is filed at once (the image goes straight to
+    its encrypted store, never into a queue)."""
+    if attachment:
+        refused = first_refused(*limits)
+        if refused is not None:
+            return ReceivedReport(receipt="", refused=refused)
+        submitted = submit_public_report(
+            WEB,
+            channel_kind=Channel.WEB,
+            owning_agency=owning_agency,
+            forms=forms,
+            platforms=platforms,
+            who_affected=who_affected,
+            province=province,
+            district=district,
+            narrative=narrative,
+            link_or_account=link_or_account,
+            incident_when=incident_when,
+            callback_phone=callback_phone,
+            callback_consented=callback_consented,
+            language=language,
+            immediate_danger=immediate_danger,
+            attachment=attachment,
+        )
+        return ReceivedReport(receipt=submitted.receipt)
+    narrative, link_or_account, incident_when, callback_phone, language = _checked_answers(
+        who_affected=who_affected,
+        caller_type="",
+        action_taken="",
+        narrative=narrative,
+        link_or_account=link_or_account,
+        incident_when=incident_when,
+        callback_phone=callback_phone,
+        callback_consented=callback_consented,
+        language=language,
+    )
+    forms, platforms, _flags, province = case_actions.check_new_case(
+        channel=Channel.WEB,
+        owning_agency=owning_agency,
+        forms=forms,
+        platforms=platforms,
+        province=province,
+        district=district,
+    )
+    payload = json.dumps(
+        {
+            "owning_agency": owning_agency.pk,
+            "forms": forms,
+            "platforms": platforms,
+            "who_affected": who_affected,
+            "province": province.pk if province else None,
+            "district": district.pk if district else None,
+            "narrative": narrative,
+            "link_or_account": link_or_account,
+            "incident_when": incident_when,
+            "callback_phone": callback_phone,
+            "callback_consented": callback_consented,
+            "language": language,
+            "immediate_danger": immediate_danger,
+        }
+    )
+    from amparo.intake import tasks
+
+    for check in (False, True):
+        # A receipt is drawn without asking first (a collision has a chance of about 10^-16); if a unique
+        # index refuses it, nothing was stored: draw again, asking first.
+        receipt, digest = receipts.allocate(check=check)
+        try:
+            with transaction.atomic():
+                refused = first_refused(*limits)
+                if refused is not None:
+                    return ReceivedReport(receipt="", refused=refused)
+                submission = WebSubmission.objects.create(
+                    receipt_hash=digest, payload=payload, received_at=timezone.now()
+                )
+                tasks.enqueue_filing(submission.pk)
+        except IntegrityError:
+            if check or not WebSubmission.objects.filter(receipt_hash=digest).exists():
+                raise
+            continue
+        return ReceivedReport(receipt=receipt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def file_web_submission(submission_id: Any) -> Report | None:
+    """Open the case and report of a stored web report, with its audit entries, and delete the stored
+    answers, in one transaction; None if it was filed already (a repeated task does nothing)."""
+    with transaction.atomic():
+        submission = WebSubmission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None:
+            return None
+        data = json.loads(submission.payload)
+        agency = Agency.objects.filter(pk=data["owning_agency"], active=True).first()
+        if agency is None:  # deactivated since: the report still goes to the web's routing agency
+            agency = default_web_agency()
+        district = District.objects.filter(pk=data["district"]).first() if data["district"] else None
+        province = Province.objects.filter(pk=data["province"]).first() if data["province"] else None
+        details: dict[str, Any] = {
+            "channel_kind": Channel.WEB,
+            "owning_agency": agency,
+            "forms": data["forms"],
+            "platforms": data["platforms"],
+            "who_affected": data["who_affected"],
+            "province": province,
+            "district": district,
+            "narrative": data["narrative"],
+            "link_or_account": data["link_or_account"],
+            "incident_when": data["incident_when"],
+            "callback_phone": data["callback_phone"],
+            "callback_consented": data["callback_consented"],
+            "language": data["language"],
+            "immediate_danger": data["immediate_danger"],
+            "partial": False,
+            "read_aloud": False,
+            "caller_type": "",
+            "action_taken": "",
+            "suggested_agency": None,
+            "attachment": None,
+            "received_at": submission.received_at,
+        }
+        digest = submission.receipt_hash
+        if Report.objects.filter(receipt_hash=digest).exists():
+            # Another report drew the same receipt meanwhile (about 10^-16): file this one under a hash
+            # nobody holds rather than lose it; its reporter cannot follow it up by receipt.
+            logger.warning("intake.web_receipt_collision submission=%s", submission.pk)
+            digest = receipts.receipt_hash(receipts.new_receipt())
+        submitted = _store(WEB, receipt="", digest=digest, **details)
+        submission.delete()
+    return submitted.report
+
+
+def file_pending_web_reports(limit: int = 500) -> int:
+    """File stored web reports whose task has not done so within `FILING_GRACE`, oldest first (one
+    transaction each); return how many were filed."""
+    ids = list(
+        WebSubmission.objects.filter(received_at__lt=timezone.now() - FILING_GRACE)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    filed = 0
+    for pk in ids:
+        try:
+            filed += file_web_submission(pk) is not None
+        except Exception:  # one bad submission must not hold up the others; it is retried next time
+            WebSubmission.objects.filter(pk=pk).update(attempts=models.F("attempts") + 1)
+            logger.exception("intake.web_filing_failed submission=%s", pk)
+    return filed
+
+
+def wipe_unfiled() -> dict[str, int]:
+    """A revoked district node's wipe hook (amparo.sync): erase what intake holds outside any case here —
+    web reports not yet filed, SMS messages and conversations, USSD sessions (filed reports go with their
+    cases)."""
+    from amparo.intake.models import InboundMessage, SmsConversation, UssdSession
+
+    counts: dict[str, int] = {}
+    for model in (WebSubmission, InboundMessage, SmsConversation, UssdSession):
+        deleted, _by_model = model.objects.all().delete()
+        counts[model._meta.label] = deleted
+    return counts
 
 
 def record_contact(

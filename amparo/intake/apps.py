@@ -27,7 +27,11 @@ class IntakeConfig(AppConfig):
         register_case_links(case_links)
         core_ratelimit.register_backend(check_and_consume)  # shared buckets for every app
         register_timeline_source(intake_history)
-        # Outgoing SMS whose retry is due (back-off), and USSD sessions left open (amparo.intake.tasks).
+        # Stored web reports and SMS whose task was lost, outgoing SMS whose retry is due (back-off), and USSD sessions left
+        # open (amparo.intake.tasks).
+        register_periodic(
+            "intake.process_pending_sms", every=dt.timedelta(minutes=1), job=tasks.process_pending_sms
+        )
         register_periodic("intake.send_due_sms", every=dt.timedelta(minutes=1), job=tasks.send_due_sms)
         register_periodic(
             "intake.expire_ussd_sessions", every=dt.timedelta(minutes=5), job=tasks.expire_stale_ussd_sessions

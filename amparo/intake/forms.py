@@ -145,6 +145,19 @@ class WhereStep(dj.Form):
         return data
 
 
+def place_from_state(state: dict[str, Any]) -> tuple[Province | None, District | None]:
+    """The province and district the where-step stored in the signed state, checked again as `WhereStep`
+    checks them (without building its 150-district menu); (None, None) if they no longer fit."""
+    province_pk, code = state.get("province") or "", state.get("district") or ""
+    province = Province.objects.filter(pk=province_pk).first() if province_pk else None
+    district = District.objects.filter(pk=code).first() if code else None
+    if (province_pk and province is None) or (code and district is None):
+        return None, None
+    if district is not None and province is not None and district.province_id != province.pk:
+        return None, None
+    return province, district
+
+
 class SendStep(dj.Form):
     narrative = dj.CharField(
         label=_("Tell us more, in your own words (you can leave this empty)"),

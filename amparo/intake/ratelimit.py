@@ -10,11 +10,12 @@ A bucket holds up to `rate` tokens and refills at `rate / per_seconds` per secon
 Buckets are rows of `intake.RateBucket`, so every process and worker shares them. Check before acting, as
 healthchecks' TokenBucket does.
 
-One call is one statement in the common case: an UPDATE that refills and takes a token in SQL, and only
-when a token is there (`WHERE refilled >= 1`), so that two concurrent requests cannot both take the last
-token (the row is locked by the UPDATE itself). No row updated means an empty bucket or no bucket yet;
-`INSERT … ON CONFLICT DO NOTHING` tells the two apart without an exception (a refused request leaves the
-bucket as it was, which refills the same as writing it back). Outside a transaction, the bucket's commit
+One bucket is one statement: an upsert (`INSERT … ON CONFLICT DO UPDATE … WHERE refilled >= 1
+RETURNING`) that creates a new bucket with one token taken, or refills an existing one and takes a token
+in SQL only when one is there, so that two concurrent requests cannot both take the last token (the row is
+locked by the statement itself). No row returned means an empty bucket (a refused request leaves the
+bucket as it was, which refills the same as writing it back). `first_refused` takes from several buckets
+(per client, global, once per form) in one transaction. Outside a transaction, the buckets' commit
 does not wait for the disk (SQLite: `PRAGMA synchronous=NORMAL`, still crash-safe in WAL mode;
 PostgreSQL: `SET LOCAL synchronous_commit TO OFF`, which may lose the last few hundred milliseconds of
 bucket updates in a crash, never corrupt anything): a bucket is not a record, and a request then waits
@@ -26,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -41,13 +43,13 @@ def key_hash(scope: str, key: str) -> str:
     return salted_hmac(_SALT, f"{scope}\x00{key}", algorithm="sha256").hexdigest()
 
 
-def _refilled_sql() -> str:
-    """SQL for the bucket's tokens after refilling up to now (parameters: now, rate, rate/per, rate)."""
+def _refilled_sql(table: str) -> str:
+    """SQL for the stored bucket's tokens after refilling up to now (parameters: rate, now, rate/per)."""
     if connection.vendor == "postgresql":
-        elapsed = "GREATEST(EXTRACT(EPOCH FROM (%s - updated_at))::float8, 0)"
-        return f"LEAST(%s, tokens + {elapsed} * %s)"
-    elapsed = "MAX((julianday(%s) - julianday(updated_at)) * 86400.0, 0)"
-    return f"MIN(%s, tokens + {elapsed} * %s)"
+        elapsed = f"GREATEST(EXTRACT(EPOCH FROM (%s - {table}.updated_at))::float8, 0)"
+        return f"LEAST(%s, {table}.tokens + {elapsed} * %s)"
+    elapsed = f"MAX((julianday(%s) - julianday({table}.updated_at)) * 86400.0, 0)"
+    return f"MIN(%s, {table}.tokens + {elapsed} * %s)"
 
 
 @contextmanager
@@ -68,42 +70,58 @@ def _no_flush() -> Iterator[None]:
         previous = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA synchronous=NORMAL")
         try:
-            yield
+            with transaction.atomic():  # one write lock and one commit for all the buckets
+                yield
         finally:
             cursor.execute(f"PRAGMA synchronous={previous:d}")
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One bucket: `rate` tokens per `per_seconds`, keyed on (scope, keyed hash of key)."""
+
+    scope: str
+    key: str
+    rate: int
+    per_seconds: int
+
+
 def check_and_consume(scope: str, key: str, *, rate: int, per_seconds: int) -> bool:
     """Take one token from the bucket `(scope, key)`; False when it is empty (the caller refuses)."""
-    if rate < 1 or per_seconds < 1:
-        raise ValueError("rate and per_seconds must be positive")
-    if len(scope) > 40:
-        raise ValueError("scope names are at most 40 characters")
-    digest = key_hash(scope, key)
+    return first_refused(Limit(scope, key, rate, per_seconds)) is None
+
+
+def first_refused(*limits: Limit) -> Limit | None:
+    """Take one token from each bucket in turn and return the first that is empty (the caller refuses,
+    saying which limit it hit), or None when every bucket gave one. The buckets before the empty one keep
+    their token taken, as with separate `check_and_consume` calls; the statements share one commit."""
+    for limit in limits:
+        if limit.rate < 1 or limit.per_seconds < 1:
+            raise ValueError("rate and per_seconds must be positive")
+        if len(limit.scope) > 40:
+            raise ValueError("scope names are at most 40 characters")
     now = timezone.now()
     db_now = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
     table = connection.ops.quote_name(RateBucket._meta.db_table)
-    refilled = _refilled_sql()
-    refill_params = [float(rate), db_now, rate / per_seconds]
-    update = (
-        f"UPDATE {table} SET tokens = {refilled} - 1, updated_at = %s "  # noqa: S608  (no user input in the SQL)
-        f"WHERE scope = %s AND key_hash = %s AND {refilled} >= 1"
-    )
-    update_params = [*refill_params, db_now, scope, digest, *refill_params]
-    insert = (
-        f"INSERT INTO {table} (scope, key_hash, tokens, updated_at) VALUES (%s, %s, %s, %s) "  # noqa: S608
-        "ON CONFLICT (scope, key_hash) DO NOTHING"
+    refilled = _refilled_sql(table)
+    # One statement per bucket: a new bucket is inserted with one token taken; an existing one is refilled
+    # and loses a token only if it has one (the upsert's WHERE), atomically even against a concurrent
+    # first request. A row comes back exactly when a token was taken.
+    take = (
+        f"INSERT INTO {table} (scope, key_hash, tokens, updated_at) VALUES (%s, %s, %s, %s) "  # noqa: S608  (no user input in the SQL)
+        f"ON CONFLICT (scope, key_hash) DO UPDATE SET tokens = {refilled} - 1, updated_at = excluded.updated_at "
+        f"WHERE {refilled} >= 1 RETURNING 1"
     )
     with _no_flush(), connection.cursor() as cursor:
-        cursor.execute(update, update_params)
-        if cursor.rowcount:
-            return True
-        cursor.execute(insert, [scope, digest, float(rate - 1), db_now])
-        if cursor.rowcount:
-            return True
-        # The bucket exists (empty), or a concurrent first request created it just now: try once more.
-        cursor.execute(update, update_params)
-        return bool(cursor.rowcount)
+        for limit in limits:
+            refill_params = [float(limit.rate), db_now, limit.rate / limit.per_seconds]
+            digest = key_hash(limit.scope, limit.key)
+            cursor.execute(
+                take, [limit.scope, digest, float(limit.rate - 1), db_now, *refill_params, *refill_params]
+            )
+            if cursor.fetchone() is None:
+                return limit
+    return None
 
 
 def purge_idle(older_than: dt.timedelta = dt.timedelta(days=1)) -> int:

@@ -1,9 +1,10 @@
 """Receipts: the 16 random digits that let an anonymous reporter come back to their report.
 
 A receipt is shown once and stored only as an Argon2id hash under one deployment-wide secret salt
-(docs/decisions/0010-receipts.md), so that a look-up is a single query on a unique index. Every
-look-up computes the hash whether or not the receipt exists, so that timing says nothing about
-existence; callers rate-limit look-ups per client and globally before calling `lookup`.
+(docs/decisions/0009-receipts.md), so that a look-up is a query on a unique index (two: a web report
+not yet filed is looked up too, see `lookup`). Every look-up computes the hash and makes the same
+queries whether or not the receipt exists, so that timing says nothing about existence; callers
+rate-limit look-ups per client and globally before calling `lookup`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from argon2.low_level import Type, hash_secret_raw
 
 from amparo.core import crypto
 from amparo.core.models import DataKey
-from amparo.intake.models import Report
+from amparo.intake.models import Report, WebSubmission
 
 DIGITS = 16
 # Argon2id parameters: 1 pass over 4 MiB, 1 lane (about 1-3 ms on a server core). Lighter than OWASP's
@@ -81,9 +82,16 @@ _DUMMY = "0" * DIGITS
 
 
 def lookup(receipt: str) -> Report | None:
-    """The report a receipt belongs to, or None. Always one Argon2id hash and one indexed query."""
+    """The report a receipt belongs to, or None. Always one Argon2id hash and the same two indexed
+    queries, found or not: one for a web report stored moments ago and not yet filed (it is filed now),
+    one for the report."""
     digits = normalise(receipt)
     digest = receipt_hash(digits or _DUMMY)
+    pending = WebSubmission.objects.filter(receipt_hash=digest).values_list("pk", flat=True).first()
+    if pending is not None and digits is not None:
+        from amparo.intake import actions  # actions imports this module
+
+        actions.file_web_submission(pending)
     found = Report.objects.select_related("case").filter(receipt_hash=digest).first()
     return found if digits is not None else None
 
@@ -95,6 +103,9 @@ def allocate(*, check: bool = False) -> tuple[str, str]:
     for _attempt in range(5):
         receipt = new_receipt()
         digest = receipt_hash(receipt)
-        if not check or not Report.objects.filter(receipt_hash=digest).exists():
+        if not check or not (
+            Report.objects.filter(receipt_hash=digest).exists()
+            or WebSubmission.objects.filter(receipt_hash=digest).exists()
+        ):
             return receipt, digest
     raise RuntimeError("could not allocate an unused receipt")

@@ -10,10 +10,11 @@ can send a keyword:
 - `ESTADO <receipt>` / `STATUS <receipt>`: the status in plain words and pending case-worker messages;
 - `NOVO` / `NEW` to start again, `PARAR` / `STOP` to end, `AJUDA` / `HELP` for the emergency numbers.
 
-`receive(channel, message)` stores the inbound message, advances the conversation, creates the report
-when it is complete and queues the reply, all in one transaction: the webhook acknowledges only after it
-commits, and the reply is sent afterwards by `tasks.send_sms`. A message id already stored for the
-channel changes nothing and queues nothing. A message dated before the newest one already handled
+`accept(channel, message)` stores the inbound message and queues its processing in one transaction; the
+webhook acknowledges only after it commits. `process(message_id)` (the worker's `tasks.process_sms`)
+then advances the conversation, creates the report when it is complete and queues the reply, in one
+transaction; the reply is sent afterwards by `tasks.send_sms`. `receive` does both at once. A message id
+already stored for the channel changes nothing and queues nothing. A message dated before the newest one already handled
 (out-of-order delivery) is stored and added to the details being collected, but does not answer a
 question nor get a reply.
 """
@@ -422,68 +423,123 @@ def _lock_conversation(channel: Channel, phone_norm: str) -> SmsConversation:
         return SmsConversation.objects.select_for_update().get(channel=channel, phone_index__in=candidates)
 
 
+def _store(channel: Channel, incoming: Incoming) -> InboundMessage:
+    """Insert the message as delivered (a repeated provider id fails here, on the unique constraint)."""
+    return InboundMessage.objects.create(
+        channel=channel,
+        provider_message_id=incoming.provider_message_id,
+        sender=incoming.phone,
+        text=incoming.text,
+        link_id=incoming.link_id,
+        sent_at=incoming.sent_at,
+    )
+
+
+def _duplicate(channel: Channel, incoming: Incoming) -> bool:
+    return InboundMessage.objects.filter(
+        channel=channel, provider_message_id=incoming.provider_message_id
+    ).exists()
+
+
+def accept(channel: Channel, incoming: Incoming) -> bool:
+    """Store one inbound SMS and queue its processing (`tasks.process_sms`), in one transaction; return
+    False for a provider id already stored (nothing is stored or queued again).
+
+    This is all the webhook does before it answers: once this returns, the message is durable, and the
+    worker (or, if its task was lost, the periodic `tasks.process_pending_sms`) moves the conversation on
+    and queues the reply. With the database queue the task row commits with the message; with the
+    immediate backend (tests, tools) the message is processed inside this transaction."""
+    try:
+        with transaction.atomic():
+            message = _store(channel, incoming)
+            tasks.enqueue_process(message.pk)
+    except IntegrityError:
+        if _duplicate(channel, incoming):
+            return False
+        raise
+    return True
+
+
 def receive(channel: Channel, incoming: Incoming) -> Outcome:
-    """Store one inbound SMS, advance its conversation and queue the reply, in one transaction."""
-    phone_norm = normalise.phone(incoming.phone)
+    """Store one inbound SMS and process it at once, in one transaction (for callers that need the reply
+    now: tests and tools; the webhook uses `accept`)."""
     try:
         with transaction.atomic(), audit.batch():
-            conv = _lock_conversation(channel, phone_norm)  # serialises messages of one phone
-            # A repeated provider id fails this insert on its unique constraint: the IntegrityError rolls
-            # the whole transaction back (nothing stored, nothing queued) and is answered below.
-            late = bool(incoming.sent_at and conv.last_message_at and incoming.sent_at < conv.last_message_at)
-            message = InboundMessage.objects.create(
-                channel=channel,
-                provider_message_id=incoming.provider_message_id,
-                phone_index=conv.phone_index,
-                text=incoming.text,
-                link_id=incoming.link_id,
-                sent_at=incoming.sent_at,
-                late=late,
-                conversation=conv,
-            )
-            actor = audit.Actor(channel=f"sms:{channel.pk}")
-            step = _Conversation(channel, conv, incoming, phone_norm)
-            reply = None
-            with translation.override(conv.language):
-                if late:
-                    # Out of order: the conversation does not move, but another app's keyword still counts
-                    # (a late PARAR must still stop an awareness subscription).
-                    reply = step.hooked(incoming.text, keyword_form(incoming.text).split(" "))
-                    if (
-                        reply is None
-                        and conv.state == SmsConversation.State.DETAILS
-                        and incoming.text.strip()
-                    ):
-                        step.add_details(incoming.text)
-                else:
-                    try:
-                        reply = step.step(incoming.text)
-                    except ValidationError:
-                        step.reset()
-                        reply = gave_up_reply()
-                    conv.last_message_at = incoming.sent_at or timezone.now()
-            conv.save()
-            # The audit entries are appended together when the batch ends, just before the commit, so the
-            # chain head is locked only briefly. One entry covers the message and the conversation step it
-            # made (the conversation is this action's state); the queued reply and any report have their own.
-            sent = None
-            if reply is not None:
-                sent = queue_reply(actor, channel, message, incoming.phone, conv.phone_index, reply).text
-            fields = [
-                "text",
-                "phone_index",
-                "conversation.state",
-                "conversation.answers",
-                "conversation.narrative",
-            ]
-            audit.record(actor, ChannelAudit.SMS_RECEIVE, message, fields)
-            return Outcome(duplicate=False, reply=sent, report_created=step.report_created)
+            return _advance(_store(channel, incoming))
     except IntegrityError:
-        if InboundMessage.objects.filter(
-            channel=channel, provider_message_id=incoming.provider_message_id
-        ).exists():
+        if _duplicate(channel, incoming):
             return Outcome(duplicate=True)
         raise
+
+
+def process(message_id: int) -> Outcome | None:
+    """Move the conversation on with one stored message and queue the reply, in one transaction; None if
+    the message is unknown or already processed (a repeated task does nothing)."""
+    with transaction.atomic(), audit.batch():
+        message = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("channel", "channel__routing_agency")
+            .filter(pk=message_id, processed_at__isnull=True)
+            .first()
+        )
+        if message is None:
+            return None
+        return _advance(message)
+
+
+def _advance(message: InboundMessage) -> Outcome:
+    """The conversation step of a stored, unprocessed message (inside the caller's transaction): the
+    message gets its phone index and conversation, loses the sender's number, and is marked processed."""
+    channel = message.channel
+    incoming = Incoming(
+        provider_message_id=message.provider_message_id,
+        phone=message.sender,
+        text=message.text,
+        sent_at=message.sent_at,
+        link_id=message.link_id,
+    )
+    phone_norm = normalise.phone(incoming.phone)
+    conv = _lock_conversation(channel, phone_norm)  # serialises messages of one phone
+    late = bool(incoming.sent_at and conv.last_message_at and incoming.sent_at < conv.last_message_at)
+    actor = audit.Actor(channel=f"sms:{channel.pk}")
+    step = _Conversation(channel, conv, incoming, phone_norm)
+    reply = None
+    with translation.override(conv.language):
+        if late:
+            # Out of order: the conversation does not move, but another app's keyword still counts
+            # (a late PARAR must still stop an awareness subscription).
+            reply = step.hooked(incoming.text, keyword_form(incoming.text).split(" "))
+            if reply is None and conv.state == SmsConversation.State.DETAILS and incoming.text.strip():
+                step.add_details(incoming.text)
+        else:
+            try:
+                reply = step.step(incoming.text)
+            except ValidationError:
+                step.reset()
+                reply = gave_up_reply()
+            conv.last_message_at = incoming.sent_at or timezone.now()
+    conv.save()
+    message.phone_index = conv.phone_index
+    message.conversation = conv
+    message.late = late
+    message.processed_at = timezone.now()
+    message.sender = ""  # the number was needed only for this step (a reply, a consented call-back)
+    message.save(update_fields=["phone_index", "conversation", "late", "processed_at", "sender"])
+    # The audit entries are appended together when the batch ends, just before the commit, so the chain
+    # head is locked only briefly. One entry covers the message and the conversation step it made (the
+    # conversation is this action's state); the queued reply and any report have their own.
+    sent = None
+    if reply is not None:
+        sent = queue_reply(actor, channel, message, incoming.phone, conv.phone_index, reply).text
+    fields = [
+        "text",
+        "phone_index",
+        "conversation.state",
+        "conversation.answers",
+        "conversation.narrative",
+    ]
+    audit.record(actor, ChannelAudit.SMS_RECEIVE, message, fields)
+    return Outcome(duplicate=False, reply=sent, report_created=step.report_created)
 
 
 def queue_reply(

@@ -1,5 +1,11 @@
 """Background work of the SMS and USSD channels.
 
+- `file_web_report(submission_id)`: open the case and report of a web report the form stored
+  (`actions.file_web_submission`); `file_pending_web_reports` (periodic, every minute) files any left
+  for more than `actions.FILING_GRACE`.
+- `process_sms(message_id)`: move an SMS conversation on with a message the webhook stored
+  (`sms.process`) and queue the reply. `process_pending_sms` (a periodic job every minute) processes any
+  message left unprocessed for more than `PENDING_GRACE` (its task lost or failed), oldest first.
 - `send_sms(message_id)`: one attempt to hand an outgoing SMS to its provider. A retryable failure
   schedules the next attempt with exponential back-off (`AMPARO_SMS_RETRY_BASE_SECONDS` x 2^(n-1)); after
   `AMPARO_SMS_MAX_ATTEMPTS` the message is marked failed. With a backend that cannot defer (the
@@ -15,20 +21,84 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.backends.immediate import ImmediateBackend
 from django_tasks_db import DatabaseBackend
 
 from amparo.core import audit
 from amparo.intake import conf
-from amparo.intake.models import ChannelAudit, OutboundMessage, OutboundStatus
+from amparo.intake.models import ChannelAudit, InboundMessage, OutboundMessage, OutboundStatus
 from amparo.intake.providers import ProviderError, provider_for
 
 logger = logging.getLogger(__name__)
 
 SYSTEM = audit.Actor.system("intake:sms")
+# A stored message is left to its own task this long before the periodic job processes it instead.
+PENDING_GRACE = dt.timedelta(seconds=30)
+
+
+def enqueue_process(message_id: int) -> None:
+    """Queue the processing of a stored inbound SMS inside the transaction that stored it."""
+    _enqueue_here(process_sms, int(message_id))
+
+
+def _enqueue_here(queued_task: Any, *args: Any) -> None:
+    """Enqueue inside the current transaction where the backend allows it: the database queue's task row
+    commits with the caller's rows, and the immediate backend runs the task there and then. A backend
+    that runs tasks elsewhere gets it once the transaction has committed."""
+    if isinstance(queued_task.get_backend(), DatabaseBackend | ImmediateBackend):
+        queued_task.enqueue(*args)
+    else:
+        transaction.on_commit(lambda: queued_task.enqueue(*args))
+
+
+def enqueue_filing(submission_id: Any) -> None:
+    _enqueue_here(file_web_report, str(submission_id))
+
+
+@task()
+def file_web_report(submission_id: str) -> bool:
+    from amparo.intake import actions
+
+    return actions.file_web_submission(submission_id) is not None
+
+
+def file_pending_web_reports() -> int:
+    from amparo.intake import actions
+
+    return actions.file_pending_web_reports()
+
+
+@task()
+def process_sms(message_id: int) -> bool:
+    from amparo.intake import sms
+
+    return sms.process(int(message_id)) is not None
+
+
+def process_pending_sms(limit: int = 500) -> int:
+    """Process stored messages whose task has not done so within `PENDING_GRACE`, oldest first (one
+    transaction each); return how many were processed."""
+    from amparo.intake import sms
+
+    ids = list(
+        InboundMessage.objects.filter(
+            processed_at__isnull=True, received_at__lt=timezone.now() - PENDING_GRACE
+        )
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for pk in ids:
+        try:
+            done += sms.process(pk) is not None
+        except Exception:  # one bad message must not hold up the others; it is retried next time
+            logger.exception("sms.process_failed message=%s", pk)
+    return done
 
 
 def backoff(attempts: int) -> dt.timedelta:

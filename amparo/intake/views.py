@@ -32,10 +32,10 @@ from amparo.core.policy import can
 from amparo.intake import actions, forms, receipts
 from amparo.intake.models import CaseLink, Report
 from amparo.intake.permissions import IntakeAudit, IntakePermission
-from amparo.intake.ratelimit import check_and_consume
+from amparo.intake.ratelimit import Limit, check_and_consume
 from amparo.lib.env import env_int
 
-WEB = audit.Actor(channel="web")
+WEB = actions.WEB
 STEPS = ("who", "what", "where", "send")
 STEP_FORMS = {"who": forms.WhoStep, "what": forms.WhatStep, "where": forms.WhereStep, "send": forms.SendStep}
 
@@ -124,36 +124,30 @@ def report(request: HttpRequest) -> HttpResponse:
         return _public_render(
             request, "intake/report_done.html", {"receipt": receipts.display(receipts.new_receipt())}
         )
-    if not _allowed(
-        request,
-        "web:report",
-        _limit("AMPARO_WEB_REPORTS_PER_CLIENT_HOUR", 20),
-        _limit("AMPARO_WEB_REPORTS_PER_MINUTE", 300),
-    ):
-        return _too_many(request)
     missing = [s for s in STEPS[:-1] if f"done_{s}" not in state]
     if missing:
         ctx = _step_context(missing[0], _bound_from_state(missing[0], state), state)
         return _public_render(request, "intake/report_step.html", ctx, status=400)
-    # One report per filled-in form: sending the last page again (a reload) does not make a second one.
-    # The form's random nonce is kept only as a keyed hash in an expiring rate-limit bucket.
-    if not check_and_consume(
-        "web:report:once", state.get("nonce") or _new_nonce(), rate=1, per_seconds=forms.STATE_MAX_AGE
-    ):
-        return _public_render(request, "intake/report_already_sent.html", {}, status=409)
+    # Per client, then overall (a flood from one client does not drain the global bucket); then one report
+    # per filled-in form: sending the last page again (a reload) does not make a second one. The form's
+    # random nonce is kept only as a keyed hash in an expiring rate-limit bucket. The buckets are taken in
+    # the transaction that stores the report: a report that fails to store takes no token.
+    once = Limit("web:report:once", state.get("nonce") or _new_nonce(), 1, forms.STATE_MAX_AGE)
+    limits = [
+        Limit("web:report:client", _client(request), _limit("AMPARO_WEB_REPORTS_PER_CLIENT_HOUR", 20), 3600),
+        Limit("web:report:all", "all", _limit("AMPARO_WEB_REPORTS_PER_MINUTE", 300), 60),
+        once,
+    ]
     data = form.cleaned_data
-    where = forms.WhereStep(_where_data(state))
-    place = where.cleaned_data if where.is_valid() else {}
+    province, district = forms.place_from_state(state)
     try:
-        submitted = actions.submit_public_report(
-            WEB,
-            channel_kind="web",
+        submitted = actions.submit_web_report(
             owning_agency=actions.default_web_agency(),
             forms=state.get("forms", []),
             platforms=state.get("platforms", []),
             who_affected=state.get("who_affected", "unknown"),
-            province=place.get("province"),
-            district=place.get("district_obj"),
+            province=province,
+            district=district,
             narrative=data.get("narrative", ""),
             link_or_account=state.get("link_or_account", ""),
             incident_when=state.get("incident_when", ""),
@@ -162,6 +156,7 @@ def report(request: HttpRequest) -> HttpResponse:
             language=(get_language() or "pt")[:8],
             immediate_danger=state.get("immediate_danger") == "yes",
             attachment=data.get("attachment"),
+            limits=limits,
         )
     except ValidationError as exc:
         form.add_error(None, exc)
@@ -169,6 +164,10 @@ def report(request: HttpRequest) -> HttpResponse:
         return _public_render(
             request, "intake/report_step.html", _step_context(step, form, state), status=400
         )
+    if submitted.refused is once:
+        return _public_render(request, "intake/report_already_sent.html", {}, status=409)
+    if submitted.refused is not None:
+        return _too_many(request)
     return _public_render(
         request,
         "intake/report_done.html",
@@ -194,10 +193,6 @@ def _serialisable(step: str, data: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-def _where_data(state: dict[str, Any]) -> dict[str, Any]:
-    return {"province": state.get("province", ""), "district": state.get("district", "")}
 
 
 def _bound_from_state(step: str, state: dict[str, Any]) -> Any:

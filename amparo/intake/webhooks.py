@@ -6,8 +6,10 @@ field strictly, and is rate-limited per channel and per phone (keyed hash). An u
 channel id gives a bare 404. Responses carry no personal data and no detail of what went wrong
 beyond the status code.
 
-The SMS webhook answers 200 only after the inbound message, the conversation step, any report and
-the queued reply have committed; the reply itself is sent later by `tasks.send_sms`.
+The SMS webhook answers 200 only after the inbound message and the task that processes it have
+committed (`sms.accept`); the worker then moves the conversation on, files any report and queues the
+reply (`sms.process`), which `tasks.send_sms` sends. A provider that gets no 200 sends the message again;
+its repeated id is recognised and stored once.
 """
 
 from __future__ import annotations
@@ -177,13 +179,8 @@ def sms_inbound(request: HttpRequest, channel: Channel) -> HttpResponse:
     _field(request, "to", _SHORT, required=False)
     if not _phone_allowed("sms", channel, incoming.phone):
         return _plain("", 429)
-    outcome = sms.receive(channel, incoming)
-    logger.info(
-        "intake.sms_inbound channel=%s duplicate=%s report=%s",
-        channel.pk,
-        outcome.duplicate,
-        outcome.report_created,
-    )
+    stored = sms.accept(channel, incoming)
+    logger.info("intake.sms_inbound channel=%s duplicate=%s", channel.pk, not stored)
     return _plain("")
 
 

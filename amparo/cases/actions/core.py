@@ -48,6 +48,7 @@ __all__ = [
     "add_note",
     "add_person",
     "assign_case",
+    "check_new_case",
     "create_case",
     "decide_referral",
     "find_persons_by_name",
@@ -117,6 +118,32 @@ def _unused_reference() -> str:
     raise RuntimeError("could not allocate an unused case reference")
 
 
+def check_new_case(
+    *,
+    channel: str,
+    owning_agency: Agency,
+    forms: Iterable[str] = (),
+    platforms: Iterable[str] = (),
+    province: Province | None = None,
+    district: District | None = None,
+    risk_flags: Iterable[str] = (),
+) -> tuple[list[str], list[str], list[str], Province | None]:
+    """The checks `create_case` makes on what a case is opened with, for a caller that stores a report
+    now and opens its case later (the public web form): ValidationError, or the forms, platforms and risk
+    flags without repeats and the province (the district's when only a district was given)."""
+    if channel not in Channel.values:
+        raise ValidationError(_("Unknown channel."))
+    if not owning_agency.active:
+        raise ValidationError(_("The agency is not active."))
+    forms = _check_codes(forms, FORM_CODES, _("OCSEA form"))
+    platforms = _check_codes(platforms, PLATFORM_CODES, _("platform"))
+    flags = _check_codes(risk_flags, frozenset(RiskFlag.values), _("risk flag"))
+    if district is not None and province is None:
+        province = district.province
+    _check_place(province, district)
+    return forms, platforms, flags, province
+
+
 def create_case(
     actor: Any,
     *,
@@ -140,22 +167,21 @@ def create_case(
     user = _actor_user(actor)
     if user is not None and user.agency_id != owning_agency.pk:
         raise PermissionDenied
-    if channel not in Channel.values:
-        raise ValidationError(_("Unknown channel."))
     if priority not in Priority.values:
         raise ValidationError(_("Unknown priority."))
     if mode not in Mode.values:
         raise ValidationError(_("Unknown mode."))
     if incident_date_precision not in DatePrecision.values:
         raise ValidationError(_("Unknown date precision."))
-    if not owning_agency.active:
-        raise ValidationError(_("The agency is not active."))
-    forms = _check_codes(forms, FORM_CODES, _("OCSEA form"))
-    platforms = _check_codes(platforms, PLATFORM_CODES, _("platform"))
-    flags = _check_codes(risk_flags, frozenset(RiskFlag.values), _("risk flag"))
-    if district is not None and province is None:
-        province = district.province
-    _check_place(province, district)
+    forms, platforms, flags, province = check_new_case(
+        channel=channel,
+        owning_agency=owning_agency,
+        forms=forms,
+        platforms=platforms,
+        province=province,
+        district=district,
+        risk_flags=risk_flags,
+    )
     if RiskFlag.IMMEDIATE_DANGER in flags:
         priority = Priority.IMMEDIATE
     received = _when(actor, received_at)

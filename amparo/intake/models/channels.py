@@ -133,11 +133,17 @@ class SmsConversation(models.Model):
 
 class InboundMessage(models.Model):
     """One message a provider delivered to us; (channel, provider id) is unique, so that a repeated
-    delivery is recognised inside the transaction and never produces a second report or reply."""
+    delivery is recognised when it is stored and never produces a second report or reply.
+
+    The webhook stores the message (with the sender's number, encrypted) and answers; the worker then
+    moves its conversation on (`sms.process`), sets `phone_index`, `conversation` and `processed_at`,
+    and erases `sender`."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbound")
     provider_message_id = models.CharField(max_length=100)
-    phone_index = models.CharField(max_length=64, db_index=True)
+    phone_index = models.CharField(max_length=64, db_index=True, blank=True)
+    sender = EncryptedTextField(_("sender"), help_text="Kept only until the message is processed.")
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     text = EncryptedTextField(_("text"))
     link_id = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -29,6 +29,7 @@ __all__ = [
     "MessageDirection",
     "Report",
     "ReporterMessage",
+    "WebSubmission",
     "WhoAffected",
     "normalise_link",
 ]
@@ -217,3 +218,18 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"case link {self.pk}"
+
+
+class WebSubmission(models.Model):
+    """A report sent with the public web form, stored (encrypted) before its receipt is shown and filed as
+    a case and report by the worker within seconds (`actions.file_web_submission`), then deleted. Its
+    receipt hash moves to the report; until then a follow-up with the receipt says "received"."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    receipt_hash = models.CharField(max_length=64, unique=True, editable=False)
+    payload = EncryptedTextField(_("report"))  # JSON of the checked answers
+    received_at = models.DateTimeField(_("received"), db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"web submission {self.pk}"
