@@ -400,7 +400,9 @@ def submit_web_report(
     """A report from the public web form, acknowledged (its receipt returned) once it is durably stored.
 
     `limits` are rate-limit buckets taken in the same transaction (`ratelimit.first_refused`): when one
-    is empty nothing is stored and the result names it; a report that fails to store takes no token.
+    is empty nothing is stored and the result names it; a report that fails to store takes no token. Pass
+    only buckets of this report (the form's once-only nonce): a shared bucket would stay locked until the
+    commit and queue every report behind the one before.
 
     Everything is checked here as opening the case would check it (ValidationError); then the answers are
     stored encrypted with the receipt's hash (`WebSubmission`) and the task that files them as a case and

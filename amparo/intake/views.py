@@ -32,7 +32,7 @@ from amparo.core.policy import can
 from amparo.intake import actions, forms, receipts
 from amparo.intake.models import CaseLink, Report
 from amparo.intake.permissions import IntakeAudit, IntakePermission
-from amparo.intake.ratelimit import Limit, check_and_consume
+from amparo.intake.ratelimit import Limit, check_and_consume, first_refused
 from amparo.lib.env import env_int
 
 WEB = actions.WEB
@@ -128,16 +128,18 @@ def report(request: HttpRequest) -> HttpResponse:
     if missing:
         ctx = _step_context(missing[0], _bound_from_state(missing[0], state), state)
         return _public_render(request, "intake/report_step.html", ctx, status=400)
-    # Per client, then overall (a flood from one client does not drain the global bucket); then one report
-    # per filled-in form: sending the last page again (a reload) does not make a second one. The form's
-    # random nonce is kept only as a keyed hash in an expiring rate-limit bucket. The buckets are taken in
-    # the transaction that stores the report: a report that fails to store takes no token.
-    once = Limit("web:report:once", state.get("nonce") or _new_nonce(), 1, forms.STATE_MAX_AGE)
-    limits = [
+    # Per client, then overall (a flood from one client does not drain the global bucket), in one short
+    # transaction of their own: shared buckets locked until a report's commit would queue every report
+    # behind the one before. Then one report per filled-in form: sending the last page again (a reload)
+    # does not make a second one. The form's random nonce is kept only as a keyed hash in an expiring
+    # bucket, taken in the transaction that stores the report: a report that fails to store takes no
+    # token and the same form can be sent again.
+    if first_refused(
         Limit("web:report:client", _client(request), _limit("AMPARO_WEB_REPORTS_PER_CLIENT_HOUR", 20), 3600),
         Limit("web:report:all", "all", _limit("AMPARO_WEB_REPORTS_PER_MINUTE", 300), 60),
-        once,
-    ]
+    ):
+        return _too_many(request)
+    once = Limit("web:report:once", state.get("nonce") or _new_nonce(), 1, forms.STATE_MAX_AGE)
     data = form.cleaned_data
     province, district = forms.place_from_state(state)
     try:
@@ -156,7 +158,7 @@ def report(request: HttpRequest) -> HttpResponse:
             language=(get_language() or "pt")[:8],
             immediate_danger=state.get("immediate_danger") == "yes",
             attachment=data.get("attachment"),
-            limits=limits,
+            limits=[once],
         )
     except ValidationError as exc:
         form.add_error(None, exc)
@@ -164,10 +166,8 @@ def report(request: HttpRequest) -> HttpResponse:
         return _public_render(
             request, "intake/report_step.html", _step_context(step, form, state), status=400
         )
-    if submitted.refused is once:
-        return _public_render(request, "intake/report_already_sent.html", {}, status=409)
     if submitted.refused is not None:
-        return _too_many(request)
+        return _public_render(request, "intake/report_already_sent.html", {}, status=409)
     return _public_render(
         request,
         "intake/report_done.html",
