@@ -43,7 +43,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = 0.5  # issue 3: each endpoint at >= 50% of the bare view's throughput
+TARGET = 0.5  # issue 3: the SMS webhook and the web report at >= 50% of the bare view's throughput
+TARGETED = {"SMS inbound webhook", "web report final POST"}
 PYTHON = sys.executable
 
 SETTINGS = """
@@ -363,7 +364,9 @@ def main() -> None:
         baseline = results[0]["rate_per_s"]
         for r in results:
             r["vs_bare"] = round(r["rate_per_s"] / baseline, 2) if baseline else None
-            r["target_met"] = None if r is results[0] else bool(r["vs_bare"] and r["vs_bare"] >= TARGET)
+            # The target is the SMS webhook's and the web report's; the USSD screen has its 2-second limit.
+            targeted = r["endpoint"] in TARGETED
+            r["target_met"] = bool(r["vs_bare"] and r["vs_bare"] >= TARGET) if targeted else None
         summary = {
             "worker": worker,
             "database": database.split(":", 1)[0],

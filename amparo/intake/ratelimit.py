@@ -53,7 +53,7 @@ def _refilled_sql(table: str) -> str:
 
 
 @contextmanager
-def _no_flush() -> Iterator[None]:
+def _no_flush(*, several: bool = False) -> Iterator[None]:
     """Outside a transaction, commit the bucket's statements without waiting for the disk: on SQLite
     with `PRAGMA synchronous=NORMAL`, on PostgreSQL in one transaction with `synchronous_commit` off
     (for that transaction only). Inside a caller's transaction nothing changes: its commit is its own."""
@@ -70,8 +70,11 @@ def _no_flush() -> Iterator[None]:
         previous = int(cursor.fetchone()[0])
         cursor.execute("PRAGMA synchronous=NORMAL")
         try:
-            with transaction.atomic():  # one write lock and one commit for all the buckets
-                yield
+            if several:
+                with transaction.atomic():  # one write lock and one commit for all the buckets
+                    yield
+            else:
+                yield  # one statement: its own implicit transaction
         finally:
             cursor.execute(f"PRAGMA synchronous={previous:d}")
 
@@ -112,7 +115,7 @@ def first_refused(*limits: Limit) -> Limit | None:
         f"ON CONFLICT (scope, key_hash) DO UPDATE SET tokens = {refilled} - 1, updated_at = excluded.updated_at "
         f"WHERE {refilled} >= 1 RETURNING 1"
     )
-    with _no_flush(), connection.cursor() as cursor:
+    with _no_flush(several=len(limits) > 1), connection.cursor() as cursor:
         for limit in limits:
             refill_params = [float(limit.rate), db_now, limit.rate / limit.per_seconds]
             digest = key_hash(limit.scope, limit.key)
