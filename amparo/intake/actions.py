@@ -538,6 +538,18 @@ def file_web_submission(submission_id: Any) -> Report | None:
     return submitted.report
 
 
+def intake_stalled(older_than: dt.timedelta = dt.timedelta(minutes=2)) -> bool:
+    """Whether a web report or an SMS stored more than `older_than` ago is still waiting for the worker
+    (a stopped worker: the triage queue says so). Says nothing about how many or whose."""
+    from amparo.intake.models import InboundMessage
+
+    before = timezone.now() - older_than
+    return (
+        WebSubmission.objects.filter(received_at__lt=before).exists()
+        or InboundMessage.objects.filter(processed_at__isnull=True, received_at__lt=before).exists()
+    )
+
+
 def file_pending_web_reports(limit: int = 500) -> int:
     """File stored web reports whose task has not done so within `FILING_GRACE`, oldest first (one
     transaction each); return how many were filed."""

@@ -473,6 +473,7 @@ def triage(request: HttpRequest) -> HttpResponse:
         "refer_form": forms.ReferForm(auto_id=False),
         "not_ocsea_form": forms.NotOcseaForm(),
         "merge_form": forms.MergeForm(),
+        "stalled": actions.intake_stalled(),
     }
     return render(request, "intake/triage.html", context)
 

@@ -249,3 +249,15 @@ def test_a_supervisor_who_may_not_see_identities_cannot_read_or_write_reporter_m
     assert client.get(url).status_code == 403
     assert client.post(url, {"text": "Hello"}).status_code == 403
     assert ReporterMessage.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_queue_warns_when_stored_reports_wait_too_long_for_the_worker(client, operator):
+    from amparo.intake.models import WebSubmission
+
+    assert 'id="intake-stalled"' not in client.get("/intake/triage/").content.decode()
+    WebSubmission.objects.create(receipt_hash="f" * 64, payload="{}", received_at=timezone.now())
+    assert 'id="intake-stalled"' not in client.get("/intake/triage/").content.decode()  # just arrived
+    WebSubmission.objects.update(received_at=timezone.now() - dt.timedelta(minutes=5))
+    page = client.get("/intake/triage/").content.decode()
+    assert 'id="intake-stalled"' in page
