@@ -9,7 +9,8 @@ A job takes no arguments and returns a count (or None). Each has a row of `core.
 
 - `enqueue_due()` claims every job whose `next_due_at` has passed, with one conditional UPDATE per job
   (`… SET next_due_at = now + every WHERE next_due_at <= now`), so that of two workers only one wins a
-  given period, and queues the task `run_periodic_job(name)` in the same transaction. `amparo worker`
+  given period, and queues the task `run_periodic_job(name)` on the queue `periodic` in the same
+  transaction. `amparo worker`
   calls it from a background thread every few seconds (and once before `--batch`), so jobs run in the
   worker's loop between tasks, and a stop signal lets the job under way finish like any task.
 - `run_job(name)` takes a lease on the row (`running_since`, again a conditional UPDATE) so that a job is
@@ -31,6 +32,8 @@ from django_tasks import task
 from django_tasks_db import DatabaseBackend
 
 logger = logging.getLogger(__name__)
+
+PERIODIC_QUEUE = "periodic"  # the queue of periodic jobs; every other task uses "default"
 
 # A run that has not finished after this long (its worker died) no longer blocks the next one.
 MIN_LEASE = dt.timedelta(minutes=15)
@@ -94,11 +97,14 @@ def enqueue_due(now: dt.datetime | None = None) -> list[str]:
 
 def _enqueue(name: str) -> None:
     # The database queue writes the task row in the claim's transaction (both commit, or neither); a
-    # backend that runs tasks at once (tests, scripts) runs the job after the commit, outside it.
+    # backend that runs tasks at once (tests, scripts) runs the job after the commit, outside it. Jobs go
+    # to their own queue: a long one (an indicator refresh) must not hold up the tasks that open the cases
+    # of new reports, which `amparo serve` runs in a worker of their own.
+    queued = run_periodic_job.using(queue_name=PERIODIC_QUEUE)
     if isinstance(run_periodic_job.get_backend(), DatabaseBackend):
-        run_periodic_job.enqueue(name)
+        queued.enqueue(name)
     else:
-        transaction.on_commit(lambda: run_periodic_job.enqueue(name))
+        transaction.on_commit(lambda: queued.enqueue(name))
 
 
 def run_job(name: str) -> bool:

@@ -426,10 +426,10 @@ def test_serve_runs_web_server_and_worker_and_stops_both_on_a_signal(serve_env, 
             assert response.status == 200  # collected and served by whitenoise
         started = descendants(process.pid)
         banner = out.read_text()
-        match = re.search(r"web server pid (\d+), task worker pid (\d+)", banner)
+        match = re.search(r"web server pid (\d+), task worker pid (\d+), periodic worker pid (\d+)", banner)
         assert match, banner
-        assert {int(match[1]), int(match[2])} <= started
-        assert len(started) >= 3  # gunicorn's arbiter, its worker, and the task worker
+        assert {int(match[1]), int(match[2]), int(match[3])} <= started
+        assert len(started) >= 4  # gunicorn's arbiter, its worker, and the two task workers
         process.send_signal(stop_signal)
         assert process.wait(timeout=30) == 0
     finally:

@@ -138,3 +138,17 @@ def test_intake_registers_its_sms_retry_and_ussd_expiry_jobs():
 def test_a_job_needs_a_positive_interval():
     with pytest.raises(ValueError, match="positive interval"):
         schedule.register_periodic("test.never", every=dt.timedelta(0), job=count_a_run)
+
+
+@pytest.mark.django_db
+def test_periodic_jobs_wait_on_their_own_queue_so_that_reports_are_filed_meanwhile(
+    only_test_job, database_worker
+):
+    schedule.enqueue_due(timezone.now())
+    assert list(DBTaskResult.objects.values_list("queue_name", flat=True)) == [schedule.PERIODIC_QUEUE]
+    # A worker of the default queue (the one `amparo serve` runs for reports) leaves the job alone...
+    call_command("worker", batch=True, queue_name="default", verbosity=0)
+    assert runs == []
+    # ...and the periodic worker runs it.
+    call_command("worker", batch=True, queue_name=schedule.PERIODIC_QUEUE, verbosity=0)
+    assert runs == ["ran"]

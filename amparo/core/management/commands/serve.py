@@ -1,10 +1,12 @@
 """`amparo serve`: the single-machine mode. Runs the web server (gunicorn) and the task worker
 (`amparo worker`) side by side, and stops both cleanly on SIGINT or SIGTERM.
 
-Design: this process only supervises. It starts two children, each in its own process group so that
+Design: this process only supervises. It starts its children, each in its own process group so that
 a Ctrl+C reaches them once, through us: gunicorn (`python -m gunicorn`, threaded workers) and, when
-the task backend is the database one, `amparo worker`. If either child stops on its own, the other
-is stopped too and the exit status is 1, so that systemd (or whatever runs us) restarts the pair.
+the task backend is the database one, two `amparo worker`s: one for the `default` queue (filing reports,
+SMS conversations and replies, notifications) and one for the `periodic` queue (periodic jobs, some of
+them long). If a child stops on its own, the others are stopped too and the exit status is 1, so that
+systemd (or whatever runs us) restarts them together.
 
 The access log has the method, the path without its query string, the status, the duration and the
 request id: no client address, query string, referrer or user agent.
@@ -29,7 +31,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from amparo.core import health
+from amparo.core import health, schedule
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(M)sms rid=%({x-request-id}o)s'
 GRACEFUL_TIMEOUT = 20  # seconds gunicorn gives requests in flight; the worker finishes its task
@@ -130,7 +132,11 @@ class Command(BaseCommand):
         try:
             children["web server"] = self._start(self._gunicorn_argv(host, port, workers, threads))
             if worker and health.worker_required():
-                children["task worker"] = self._start([sys.executable, "-m", "amparo", "worker"])
+                # Two workers: one for the tasks that act on new reports and cases, one for the periodic
+                # jobs, so that a long job (an indicator refresh) never holds up a report's case.
+                worker_argv = [sys.executable, "-m", "amparo", "worker", "--queue-name"]
+                children["task worker"] = self._start([*worker_argv, "default"])
+                children["periodic worker"] = self._start([*worker_argv, schedule.PERIODIC_QUEUE])
             failed = self._wait_until_listening(host, port, children, stop_signal)
             if not failed and not stop_signal:
                 pids = ", ".join(f"{name} pid {child.pid}" for name, child in children.items())
