@@ -14,7 +14,8 @@ requests / the endpoint's own wall time), p50 / p99 latency, the ratio to the ba
 target is met. Every SMS comes from a different (invented) phone number; the webhook stores the message
 and its processing task (decision 0016); every web POST stores a report with its receipt (one Argon2id hash)
 and its filing task. Then the server stops and one worker (`amparo worker --batch`) empties the queue the
-requests left: opening the cases, moving the conversations on and sending the replies (provider `log`), and
+requests left (the `default` queue, as `amparo serve`'s worker for reports; periodic jobs have their own):
+opening the cases, moving the conversations on and sending the replies (provider `log`), and
 the figures say how long each kind of task took, so that the work handed on is measured too. Rate limits
 are raised for the run through their environment variables.
 Target: each endpoint at >= 50% of the bare view's throughput. `--ussd` adds the USSD first screen (its
@@ -175,11 +176,11 @@ import json
 from django.db.models import Count, F, Sum
 from django_tasks_db.models import DBTaskResult
 rows = (
-    DBTaskResult.objects.filter(status="SUCCESSFUL")
+    DBTaskResult.objects.filter(status="SUCCESSFUL", queue_name="default")
     .values("task_path")
     .annotate(n=Count("id"), busy=Sum(F("finished_at") - F("started_at")))
 )
-left = DBTaskResult.objects.exclude(status="SUCCESSFUL").count()
+left = DBTaskResult.objects.filter(queue_name="default").exclude(status="SUCCESSFUL").count()
 print(json.dumps({"tasks": [[r["task_path"], r["n"], r["busy"].total_seconds()] for r in rows], "left": left}))
 """
 
@@ -189,7 +190,7 @@ def drain_queue(env: dict[str, str]) -> dict:
     conversations on, sending replies) and report each kind's count and mean time: the work the
     endpoints hand on, which a deployment's worker must keep up with."""
     began = time.perf_counter()
-    amparo(env, "worker", "--batch")
+    amparo(env, "worker", "--batch", "--queue-name", "default")  # as `amparo serve`'s report worker
     wall = time.perf_counter() - began
     found = json.loads(amparo(env, "shell", "-c", WORKER_REPORT).strip().splitlines()[-1])
     tasks = []
@@ -392,7 +393,8 @@ def main() -> None:
                     + {None: "", True: "met", False: "NOT met"}[r["target_met"]]
                 )
             print(
-                f"\nthen one worker (`amparo worker --batch`, server stopped) emptied the queue the requests left "
+                f"\nthen one worker (`amparo worker --batch --queue-name default`, server stopped) emptied the queue "
+                f"the requests left "
                 f"in {worker['wall_s']} s:"
             )
             total = sum(t["count"] for t in worker["tasks"])
