@@ -14,7 +14,7 @@ import logging
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.apps import apps
@@ -141,162 +141,113 @@ def _clean_text(value: str, limit: int, what: str) -> str:
     return value
 
 
-def _checked_answers(
-    *,
-    who_affected: str,
-    caller_type: str,
-    action_taken: str,
-    narrative: str,
-    link_or_account: str,
-    incident_when: str,
-    callback_phone: str,
-    callback_consented: bool,
-    language: str,
-) -> tuple[str, str, str, str, str]:
-    """ValidationError, or the narrative, link, date, call-back number and language as stored."""
-    if who_affected not in WhoAffected.values:
+@dataclass(frozen=True)
+class Answers:
+    """What a report says, from any channel, as `_store` files it (a case and its `Report`)."""
+
+    channel_kind: str
+    owning_agency: Agency
+    forms: list[str]
+    platforms: list[str]
+    who_affected: str
+    province: Province | None
+    district: District | None
+    narrative: str = ""
+    link_or_account: str = ""
+    incident_when: str = ""
+    callback_phone: str = ""
+    callback_consented: bool = False
+    language: str = "pt"
+    immediate_danger: bool = False
+    partial: bool = False
+    read_aloud: bool = False
+    caller_type: str = ""
+    action_taken: str = ""
+    suggested_agency: Agency | None = None
+    attachment: bytes | None = None
+    received_at: dt.datetime | None = None
+
+    # What a stored web report keeps (`WebSubmission.payload`); objects are kept by primary key.
+    PAYLOAD = (
+        "forms", "platforms", "who_affected", "narrative", "link_or_account", "incident_when",
+        "callback_phone", "callback_consented", "language", "immediate_danger",
+    )  # fmt: skip
+
+    def payload(self) -> str:
+        data = {name: getattr(self, name) for name in self.PAYLOAD}
+        data["owning_agency"] = self.owning_agency.pk
+        data["province"] = self.province.pk if self.province else None
+        data["district"] = self.district.pk if self.district else None
+        return json.dumps(data)
+
+
+def _checked(answers: Answers) -> Answers:
+    """ValidationError, or the answers with their texts cleaned as stored (a call-back number given
+    without consent to call back is dropped)."""
+    if answers.who_affected not in WhoAffected.values:
         raise ValidationError(_("Unknown answer to who is affected."))
-    if caller_type and caller_type not in CallerType.values:
+    if answers.caller_type and answers.caller_type not in CallerType.values:
         raise ValidationError(_("Unknown caller type."))
-    if action_taken and action_taken not in ActionTaken.values:
+    if answers.action_taken and answers.action_taken not in ActionTaken.values:
         raise ValidationError(_("Unknown action taken."))
-    narrative = _clean_text(narrative, MAX_NARRATIVE_CHARS, _("description"))
-    link_or_account = _clean_text(link_or_account, MAX_LINK_CHARS, _("link or account"))
-    incident_when = _clean_text(incident_when, 100, _("date"))
-    callback_phone = _clean_text(callback_phone, 40, _("phone number"))
-    if not callback_consented:
-        callback_phone = ""  # a number given without consent to call back is not kept
-    return narrative, link_or_account, incident_when, callback_phone, (language or "pt")[:8]
-
-
-def _create(
-    actor: Any,
-    *,
-    channel_kind: str,
-    owning_agency: Agency,
-    forms: list[str],
-    platforms: list[str],
-    who_affected: str,
-    province: Province | None,
-    district: District | None,
-    narrative: str,
-    link_or_account: str,
-    incident_when: str,
-    callback_phone: str,
-    callback_consented: bool,
-    language: str,
-    immediate_danger: bool,
-    partial: bool,
-    read_aloud: bool,
-    caller_type: str = "",
-    action_taken: str = "",
-    suggested_agency: Agency | None = None,
-    attachment: bytes | None = None,
-) -> SubmittedReport:
-    narrative, link_or_account, incident_when, callback_phone, language = _checked_answers(
-        who_affected=who_affected,
-        caller_type=caller_type,
-        action_taken=action_taken,
-        narrative=narrative,
-        link_or_account=link_or_account,
-        incident_when=incident_when,
-        callback_phone=callback_phone,
-        callback_consented=callback_consented,
-        language=language,
+    callback_phone = _clean_text(answers.callback_phone, 40, _("phone number"))
+    return replace(
+        answers,
+        narrative=_clean_text(answers.narrative, MAX_NARRATIVE_CHARS, _("description")),
+        link_or_account=_clean_text(answers.link_or_account, MAX_LINK_CHARS, _("link or account")),
+        incident_when=_clean_text(answers.incident_when, 100, _("date")),
+        callback_phone=callback_phone if answers.callback_consented else "",
+        language=(answers.language or "pt")[:8],
     )
-    if attachment:
-        _check_image(attachment)
-    details: dict[str, Any] = {
-        "channel_kind": channel_kind,
-        "owning_agency": owning_agency,
-        "forms": forms,
-        "platforms": platforms,
-        "who_affected": who_affected,
-        "province": province,
-        "district": district,
-        "narrative": narrative,
-        "link_or_account": link_or_account,
-        "incident_when": incident_when,
-        "callback_phone": callback_phone,
-        "callback_consented": callback_consented,
-        "language": language,
-        "immediate_danger": immediate_danger,
-        "partial": partial,
-        "read_aloud": read_aloud,
-        "caller_type": caller_type,
-        "action_taken": action_taken,
-        "suggested_agency": suggested_agency,
-        "attachment": attachment,
-    }
+
+
+def _create(actor: Any, answers: Answers) -> SubmittedReport:
+    answers = _checked(answers)
+    if answers.attachment:
+        _check_image(answers.attachment)
     receipt, digest = receipts.allocate()  # outside the transaction: Argon2 is the slow part
     try:
-        return _store(actor, receipt=receipt, digest=digest, **details)
+        return _store(actor, receipt=receipt, digest=digest, answers=answers)
     except IntegrityError:
         # A receipt is drawn without asking the database first (a collision has a chance of about 10^-16
         # per report); if the unique index refused it, nothing was stored: draw again, checking first.
         if not Report.objects.filter(receipt_hash=digest).exists():
             raise
     receipt, digest = receipts.allocate(check=True)
-    return _store(actor, receipt=receipt, digest=digest, **details)
+    return _store(actor, receipt=receipt, digest=digest, answers=answers)
 
 
-def _store(
-    actor: Any,
-    *,
-    receipt: str,
-    digest: str,
-    channel_kind: str,
-    owning_agency: Agency,
-    forms: list[str],
-    platforms: list[str],
-    who_affected: str,
-    province: Province | None,
-    district: District | None,
-    narrative: str,
-    link_or_account: str,
-    incident_when: str,
-    callback_phone: str,
-    callback_consented: bool,
-    language: str,
-    immediate_danger: bool,
-    partial: bool,
-    read_aloud: bool,
-    caller_type: str,
-    action_taken: str,
-    suggested_agency: Agency | None,
-    attachment: bytes | None,
-    received_at: dt.datetime | None = None,
-) -> SubmittedReport:
+def _store(actor: Any, *, receipt: str, digest: str, answers: Answers) -> SubmittedReport:
     """The case, the report (and screenshot) and their audit entries, in one transaction; the entries
     are appended together at its end (`audit.batch`)."""
     with transaction.atomic(), audit.batch():
         case = case_actions.create_case(
             actor,
-            received_at=received_at,
-            channel=channel_kind,
-            owning_agency=owning_agency,
-            forms=forms,
-            platforms=platforms,
-            province=province,
-            district=district,
-            narrative=narrative,
-            risk_flags=[RiskFlag.IMMEDIATE_DANGER] if immediate_danger else [],
+            received_at=answers.received_at,
+            channel=answers.channel_kind,
+            owning_agency=answers.owning_agency,
+            forms=answers.forms,
+            platforms=answers.platforms,
+            province=answers.province,
+            district=answers.district,
+            narrative=answers.narrative,
+            risk_flags=[RiskFlag.IMMEDIATE_DANGER] if answers.immediate_danger else [],
         )
         report = Report(
             case=case,
-            channel_kind=channel_kind,
-            who_affected=who_affected,
-            caller_type=caller_type,
-            action_taken=action_taken,
-            suggested_agency=suggested_agency,
-            language=language,
-            link_or_account=link_or_account,
-            incident_when=incident_when,
-            callback_consented=callback_consented,
-            callback_phone=callback_phone,
-            partial=partial,
+            channel_kind=answers.channel_kind,
+            who_affected=answers.who_affected,
+            caller_type=answers.caller_type,
+            action_taken=answers.action_taken,
+            suggested_agency=answers.suggested_agency,
+            language=answers.language,
+            link_or_account=answers.link_or_account,
+            incident_when=answers.incident_when,
+            callback_consented=answers.callback_consented,
+            callback_phone=answers.callback_phone,
+            partial=answers.partial,
             receipt_hash=digest,
-            receipt_read_aloud=read_aloud,
+            receipt_read_aloud=answers.read_aloud,
         )
         keys.set_blind_indexes(report)
         report.save(force_insert=True)
@@ -315,8 +266,8 @@ def _store(
             if getattr(report, name) not in ("", None, False)
         ]
         audit.record(actor, IntakeAudit.REPORT_CREATE, report, touched)
-        if attachment:
-            _store_attachment(actor, report, attachment, None)
+        if answers.attachment:
+            _store_attachment(actor, report, answers.attachment, None)
     return SubmittedReport(case=case, report=report, receipt=receipt)
 
 
@@ -346,26 +297,8 @@ def submit_public_report(
         raise PermissionDenied  # staff record calls and visits through record_contact
     if channel_kind not in Channel.values:
         raise ValidationError(_("Unknown channel."))
-    return _create(
-        actor,
-        channel_kind=channel_kind,
-        owning_agency=owning_agency,
-        forms=forms,
-        platforms=platforms,
-        who_affected=who_affected,
-        province=province,
-        district=district,
-        narrative=narrative,
-        link_or_account=link_or_account,
-        incident_when=incident_when,
-        callback_phone=callback_phone,
-        callback_consented=callback_consented,
-        language=language,
-        immediate_danger=immediate_danger,
-        partial=partial,
-        read_aloud=False,
-        attachment=attachment,
-    )
+    parameters = {k: v for k, v in locals().items() if k != "actor"}  # exactly Answers' fields
+    return _create(actor, Answers(**parameters))
 
 
 @dataclass(frozen=True)
@@ -379,25 +312,9 @@ WEB = audit.Actor(channel="web")
 FILING_GRACE = dt.timedelta(seconds=30)
 
 
-def submit_web_report(
-    *,
-    owning_agency: Agency,
-    forms: list[str],
-    platforms: list[str],
-    who_affected: str,
-    province: Province | None,
-    district: District | None,
-    narrative: str = "",
-    link_or_account: str = "",
-    incident_when: str = "",
-    callback_phone: str = "",
-    callback_consented: bool = False,
-    language: str = "pt",
-    immediate_danger: bool = False,
-    attachment: bytes | None = None,
-    limits: Sequence[Limit] = (),
-) -> ReceivedReport:
+def submit_web_report(*, limits: Sequence[Limit] = (), **answers: Any) -> ReceivedReport:
     """A report from the public web form, acknowledged (its receipt returned) once it is durably stored.
+    `answers` are `submit_public_report`'s keywords (without the channel, which is the web's).
 
     `limits` are rate-limit buckets taken in the same transaction (`ratelimit.first_refused`): when one
     is empty nothing is stored and the result names it; a report that fails to store takes no token. Pass
@@ -409,65 +326,21 @@ def submit_web_report(
     report (`tasks.file_web_report` -> `file_web_submission`) in one transaction. The case's received
     time is the submission's. A report with a screenshot is filed at once (the image goes straight to
     its encrypted store, never into a queue)."""
-    if attachment:
+    checked = _checked(Answers(channel_kind=Channel.WEB, **answers))
+    if checked.attachment:
         refused = first_refused(*limits)
         if refused is not None:
             return ReceivedReport(receipt="", refused=refused)
-        submitted = submit_public_report(
-            WEB,
-            channel_kind=Channel.WEB,
-            owning_agency=owning_agency,
-            forms=forms,
-            platforms=platforms,
-            who_affected=who_affected,
-            province=province,
-            district=district,
-            narrative=narrative,
-            link_or_account=link_or_account,
-            incident_when=incident_when,
-            callback_phone=callback_phone,
-            callback_consented=callback_consented,
-            language=language,
-            immediate_danger=immediate_danger,
-            attachment=attachment,
-        )
-        return ReceivedReport(receipt=submitted.receipt)
-    narrative, link_or_account, incident_when, callback_phone, language = _checked_answers(
-        who_affected=who_affected,
-        caller_type="",
-        action_taken="",
-        narrative=narrative,
-        link_or_account=link_or_account,
-        incident_when=incident_when,
-        callback_phone=callback_phone,
-        callback_consented=callback_consented,
-        language=language,
-    )
+        return ReceivedReport(receipt=submit_public_report(WEB, channel_kind=Channel.WEB, **answers).receipt)
     forms, platforms, _flags, province = case_actions.check_new_case(
         channel=Channel.WEB,
-        owning_agency=owning_agency,
-        forms=forms,
-        platforms=platforms,
-        province=province,
-        district=district,
+        owning_agency=checked.owning_agency,
+        forms=checked.forms,
+        platforms=checked.platforms,
+        province=checked.province,
+        district=checked.district,
     )
-    payload = json.dumps(
-        {
-            "owning_agency": owning_agency.pk,
-            "forms": forms,
-            "platforms": platforms,
-            "who_affected": who_affected,
-            "province": province.pk if province else None,
-            "district": district.pk if district else None,
-            "narrative": narrative,
-            "link_or_account": link_or_account,
-            "incident_when": incident_when,
-            "callback_phone": callback_phone,
-            "callback_consented": callback_consented,
-            "language": language,
-            "immediate_danger": immediate_danger,
-        }
-    )
+    payload = replace(checked, forms=forms, platforms=platforms, province=province).payload()
     from amparo.intake import tasks
 
     for check in (False, True):
@@ -502,38 +375,21 @@ def file_web_submission(submission_id: Any) -> Report | None:
         agency = Agency.objects.filter(pk=data["owning_agency"], active=True).first()
         if agency is None:  # deactivated since: the report still goes to the web's routing agency
             agency = default_web_agency()
-        district = District.objects.filter(pk=data["district"]).first() if data["district"] else None
-        province = Province.objects.filter(pk=data["province"]).first() if data["province"] else None
-        details: dict[str, Any] = {
-            "channel_kind": Channel.WEB,
-            "owning_agency": agency,
-            "forms": data["forms"],
-            "platforms": data["platforms"],
-            "who_affected": data["who_affected"],
-            "province": province,
-            "district": district,
-            "narrative": data["narrative"],
-            "link_or_account": data["link_or_account"],
-            "incident_when": data["incident_when"],
-            "callback_phone": data["callback_phone"],
-            "callback_consented": data["callback_consented"],
-            "language": data["language"],
-            "immediate_danger": data["immediate_danger"],
-            "partial": False,
-            "read_aloud": False,
-            "caller_type": "",
-            "action_taken": "",
-            "suggested_agency": None,
-            "attachment": None,
-            "received_at": submission.received_at,
-        }
+        answers = Answers(
+            channel_kind=Channel.WEB,
+            owning_agency=agency,
+            province=Province.objects.filter(pk=data["province"]).first() if data["province"] else None,
+            district=District.objects.filter(pk=data["district"]).first() if data["district"] else None,
+            received_at=submission.received_at,
+            **{name: data[name] for name in Answers.PAYLOAD},
+        )
         digest = submission.receipt_hash
         if Report.objects.filter(receipt_hash=digest).exists():
             # Another report drew the same receipt meanwhile (about 10^-16): file this one under a hash
             # nobody holds rather than lose it; its reporter cannot follow it up by receipt.
             logger.warning("intake.web_receipt_collision submission=%s", submission.pk)
             digest = receipts.receipt_hash(receipts.new_receipt())
-        submitted = _store(WEB, receipt="", digest=digest, **details)
+        submitted = _store(WEB, receipt="", digest=digest, answers=answers)
         submission.delete()
     return submitted.report
 
@@ -606,27 +462,16 @@ def record_contact(
         raise ValidationError(_("Say who called."))
     if suggested_agency is not None and suggested_agency.pk == user.agency_id:
         suggested_agency = None
+    answers = {k: v for k, v in locals().items() if k not in ("user", "desk")}  # the rest are Answers' fields
     return _create(
         user,
-        channel_kind=Channel.DESK if desk else Channel.HELPLINE,
-        owning_agency=user.agency,
-        forms=forms,
-        platforms=platforms,
-        who_affected=who_affected,
-        province=province,
-        district=district,
-        narrative=narrative,
-        link_or_account=link_or_account,
-        incident_when="",
-        callback_phone=callback_phone,
-        callback_consented=callback_consented,
-        language=language,
-        immediate_danger=immediate_danger,
-        partial=action_taken == ActionTaken.CALL_DROPPED,
-        read_aloud=True,
-        caller_type=caller_type,
-        action_taken=action_taken,
-        suggested_agency=suggested_agency,
+        Answers(
+            channel_kind=Channel.DESK if desk else Channel.HELPLINE,
+            owning_agency=user.agency,
+            partial=action_taken == ActionTaken.CALL_DROPPED,
+            read_aloud=True,
+            **answers,
+        ),
     )
 
 
