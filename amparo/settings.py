@@ -272,6 +272,9 @@ TASKS = {
 if not TASKS["default"]["BACKEND"]:
     raise ConfigError(f"AMPARO_TASKS_BACKEND must be database, immediate or dummy; got {_tasks_backend!r}.")
 
+# Monitoring: `/healthz` details and `/metrics` need `Authorization: Bearer <token>` (amparo.core.monitoring).
+AMPARO_MONITORING_TOKEN = env_secret("AMPARO_MONITORING_TOKEN")
+
 EMAIL_BACKEND = env_str("AMPARO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("AMPARO_FROM_EMAIL", "amparo@localhost")
 
