@@ -194,3 +194,16 @@ def keep_db_connection():  # noqa: ANN201
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def screenshots(request):  # noqa: ANN001, ANN201
+    """Where a browser test writes the screenshots a person looks at: `test-output/screenshots/<test
+    module>/` in the project (or under AMPARO_TEST_OUTPUT). Kept after the run; git ignores them."""
+    import os
+    from pathlib import Path
+
+    base = Path(os.environ.get("AMPARO_TEST_OUTPUT") or Path(__file__).resolve().parent.parent / "test-output")
+    folder = base / "screenshots" / request.module.__name__.rsplit(".", 1)[-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

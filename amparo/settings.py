@@ -10,7 +10,17 @@ import django.conf.locale
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from amparo.lib.env import ConfigError, decode_key, env_bool, env_int, env_list, env_secret, env_str
+from amparo.lib.env import (
+    ConfigError,
+    decode_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_phone_number,
+    env_secret,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -274,6 +284,13 @@ if not TASKS["default"]["BACKEND"]:
 
 # Monitoring: `/healthz` details and `/metrics` need `Authorization: Bearer <token>` (amparo.core.monitoring).
 AMPARO_MONITORING_TOKEN = env_secret("AMPARO_MONITORING_TOKEN")
+
+# Numbers and addresses shown to the public (front door, report form, rights package, awareness pages).
+# Confirm the police number with the national police before going live (docs/configuration.md).
+AMPARO_POLICE_NUMBER = env_phone_number("AMPARO_POLICE_NUMBER", "119")
+AMPARO_CHILD_HELPLINE_NUMBER = env_phone_number("AMPARO_CHILD_HELPLINE_NUMBER", "116")
+# Where the quick exit leaves to: a neutral public page outside Amparo.
+AMPARO_QUICK_EXIT_URL = env_url("AMPARO_QUICK_EXIT_URL", "https://pt.wikipedia.org/wiki/Matapa")
 
 EMAIL_BACKEND = env_str("AMPARO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("AMPARO_FROM_EMAIL", "amparo@localhost")

@@ -106,8 +106,8 @@ def build_package(
         next_text=text["next"][audience][status],
         contacts_heading=text["contacts_heading"][audience],
         contacts=(
-            text["contact_116"][audience],
-            text["contact_112"][audience],
+            text["contact_helpline"][audience],
+            text["contact_police"][audience],
             text["contact_agency"][audience] % {"agency": f"{agency.name} ({agency.short_name})"},
         ),
         nearby_heading=text["nearby_heading"][audience],

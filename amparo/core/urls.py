@@ -4,7 +4,7 @@ from amparo.core import health, notification_views, views
 
 app_name = "core"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("staff/", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/two-factor/", views.two_factor, name="two_factor"),
     path("notifications/", notification_views.notification_list, name="notifications"),

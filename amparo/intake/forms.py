@@ -96,6 +96,10 @@ def _districts_grouped() -> list[tuple[str, list[tuple[str, str]]]]:
     return [("", [("", _("I do not know"))]), *_districts[0][0]]
 
 
+# The anti-spam field: out of sight, out of the tab order, never filled in by the browser.
+HONEYPOT = dj.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"})
+
+
 class WhoStep(dj.Form):
     who_affected = dj.ChoiceField(label=_("Who is this about?"), choices=PUBLIC_WHO, widget=dj.RadioSelect)
     immediate_danger = dj.ChoiceField(
@@ -185,8 +189,9 @@ class SendStep(dj.Form):
             "I understand: people who protect children will read this. They will only share it to help keep children safe."
         ),
     )
-    # Honeypot: hidden from people by CSS and labelled for screen readers; bots fill it in.
-    website = dj.CharField(label=_("Leave this field empty"), required=False)
+    # Honeypot: hidden from people (CSS), from screen readers (aria-hidden) and from the keyboard
+    # (tabindex -1); bots fill it in.
+    website = dj.CharField(label=_("Leave this field empty"), required=False, widget=HONEYPOT)
 
     def clean_callback_phone(self) -> str:
         phone = self.cleaned_data.get("callback_phone", "").strip()
@@ -235,7 +240,7 @@ class ReplyForm(ReceiptForm):
         required=False,
     )
     attachment = SendStep.base_fields["attachment"]
-    website = dj.CharField(label=_("Leave this field empty"), required=False)
+    website = dj.CharField(label=_("Leave this field empty"), required=False, widget=HONEYPOT)
 
     clean_attachment = SendStep.clean_attachment
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from amparo.cases.taxonomy import Form
 from amparo.core import audit, crypto
+from amparo.core.emergency import emergency_numbers
 from amparo.core.models import Agency, DataKey, Province
 from amparo.intake import gsm, hooks, ratelimit, receipts, tasks
 from amparo.intake.models import (
@@ -149,8 +150,8 @@ def prompt_for(state: str) -> str:
     """The question asked in `state`, in the active language."""
     if state in (SmsConversation.State.IDLE, SmsConversation.State.WHAT):
         return _(
-            "Amparo, confidential. In danger now? Call 112 or 116 (free). What happened? Reply with a number:\n%(options)s"
-        ) % {"options": numbered([str(label) for _code, label in WHAT_CHOICES])}
+            "Amparo, confidential. In danger now? Call %(police)s or %(helpline)s (free). What happened? Reply with a number:\n%(options)s"
+        ) % {"options": numbered([str(label) for _code, label in WHAT_CHOICES]), **emergency_numbers()}
     if state == SmsConversation.State.WHO:
         return _("Who is affected? Reply with a number:\n%(options)s") % {
             "options": numbered([str(label) for _code, label in WHO_CHOICES])
@@ -173,20 +174,24 @@ def invalid_reply(state: str) -> str:
 
 def gave_up_reply() -> str:
     return _(
-        "Sorry, we could not understand your answers. Send %(new)s to start again. In danger now? Call 112 or 116."
-    ) % {"new": pgettext("SMS keyword to start a report", "NEW")}
+        "Sorry, we could not understand your answers. Send %(new)s to start again. In danger now? Call %(police)s or %(helpline)s."
+    ) % {"new": pgettext("SMS keyword to start a report", "NEW"), **emergency_numbers()}
 
 
 def done_reply(receipt: str) -> str:
     return _(
-        "Thank you, we have received your report. Your receipt is %(receipt)s. Keep it safe and private: send %(keyword)s %(receipt)s to follow your report. In danger now? Call 112 or 116."
-    ) % {"receipt": receipts.display(receipt), "keyword": status_keyword()}
+        "Thank you, we have received your report. Your receipt is %(receipt)s. Keep it safe and private: send %(keyword)s %(receipt)s to follow your report. In danger now? Call %(police)s or %(helpline)s."
+    ) % {"receipt": receipts.display(receipt), "keyword": status_keyword(), **emergency_numbers()}
 
 
 def idle_reply() -> str:
     return _(
-        "Send %(new)s to make a report, or %(keyword)s and your receipt to follow one. In danger now? Call 112 or 116."
-    ) % {"new": pgettext("SMS keyword to start a report", "NEW"), "keyword": status_keyword()}
+        "Send %(new)s to make a report, or %(keyword)s and your receipt to follow one. In danger now? Call %(police)s or %(helpline)s."
+    ) % {
+        "new": pgettext("SMS keyword to start a report", "NEW"),
+        "keyword": status_keyword(),
+        **emergency_numbers(),
+    }
 
 
 def stop_reply() -> str:
@@ -196,7 +201,10 @@ def stop_reply() -> str:
 
 
 def help_reply() -> str:
-    return _("Help now: police 112, Linha Fala Crianca child helpline 116 (free, 24 hours).")
+    return (
+        _("Help now: police %(police)s, Linha Fala Crianca child helpline %(helpline)s (free, 24 hours).")
+        % emergency_numbers()
+    )
 
 
 def status_unknown_reply() -> str:

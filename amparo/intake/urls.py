@@ -4,7 +4,8 @@ from amparo.intake import cybertip_views, views, webhooks
 
 app_name = "intake"
 urlpatterns: list = [
-    # Public report and anonymous follow-up (no sign-in).
+    # The public front door, the report and the anonymous follow-up (no sign-in).
+    path("", views.front_door, name="front_door"),
     path("report/", views.report, name="report"),
     path("report/exit/", views.report_exit, name="report_exit"),
     path("report/follow-up/", views.follow_up, name="follow_up"),

@@ -8,12 +8,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case as When_
 from django.db.models import IntegerField, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -30,7 +31,7 @@ from amparo.cases.workflow import Status, TransitionError
 from amparo.core import audit
 from amparo.core.policy import can
 from amparo.intake import actions, forms, receipts
-from amparo.intake.models import CaseLink, Report
+from amparo.intake.models import CaseLink, Channel, ChannelKind, Report
 from amparo.intake.permissions import IntakeAudit, IntakePermission
 from amparo.intake.ratelimit import Limit, check_and_consume, first_refused
 from amparo.lib.env import env_int
@@ -217,9 +218,33 @@ def _step_context(step: str, form: Any, state: dict[str, Any]) -> dict[str, Any]
 
 
 @require_GET
+def front_door(request: HttpRequest) -> HttpResponse:
+    """`/`: the public front door. Reporting first, then following a report up, the SMS and USSD codes
+    of the active channels, the numbers to call, and a discreet way in for staff."""
+    channels = Channel.objects.filter(active=True, kind__in=[ChannelKind.SMS, ChannelKind.USSD])
+    codes = [(c.kind, c.short_code) for c in channels.only("kind", "short_code") if c.short_code]
+    return _public_render(
+        request,
+        "intake/front_door.html",
+        {
+            "sms_codes": sorted({code for kind, code in codes if kind == ChannelKind.SMS}),
+            # A USSD code is dialled: "#" must be escaped in a tel: link.
+            "ussd_codes": [
+                (code, "tel:" + code.replace("#", "%23"))
+                for code in sorted({code for kind, code in codes if kind == ChannelKind.USSD})
+            ],
+        },
+    )
+
+
+@require_GET
 def report_exit(request: HttpRequest) -> HttpResponse:
-    """The quick-exit destination: a neutral page with nothing about reporting on it."""
-    return render(request, "intake/exit.html")
+    """The quick exit: straight on to a neutral page outside Amparo. No page of ours is shown on the
+    way, and the address we leave from is not sent on."""
+    response = HttpResponseRedirect(settings.AMPARO_QUICK_EXIT_URL)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 # ---------------------------------------------------------------------------

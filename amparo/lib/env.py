@@ -91,3 +91,33 @@ def decode_key(name: str, value: str, length: int = 32) -> bytes:
     if len(key) != length:
         raise ConfigError(f"{name} must decode to {length} bytes; it decodes to {len(key)}.")
     return key
+
+
+def env_phone_number(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """A number people dial (a short code such as 116, or a full number): digits, with an optional
+    leading +. Spaces are allowed for reading and dropped."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().replace(" ", "")
+    digits = value[1:] if value.startswith("+") else value
+    if not digits.isdigit() or not 2 <= len(digits) <= 15:
+        raise ConfigError(
+            f"{name} must be a number to dial (digits, optionally with a leading +); got {raw!r}."
+        )
+    return value
+
+
+def env_url(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """An absolute http(s) address."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if not value.startswith(("https://", "http://")) or len(value) < 12 or any(c.isspace() for c in value):
+        raise ConfigError(
+            f"{name} must be an absolute address starting with https:// or http://; got {raw!r}."
+        )
+    return value

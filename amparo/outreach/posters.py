@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext, override
 from fpdf import FPDF
 
+from amparo.core.emergency import emergency_numbers
 from amparo.intake.conf import public_base_url
 from amparo.observatory.bulletin import latin1
 from amparo.outreach.models import ContentStatus, Translation
@@ -24,8 +25,9 @@ class NotPublished(Exception):
 def footer_lines(report_address: str) -> list[str]:
     """How to report, in the active language (the same words as the public pages)."""
     return [
-        gettext("Need help or want to report? Call 116, Linha Fala Criança: free, any time."),
-        gettext("In an emergency call the police on 112."),
+        gettext("Need help or want to report? Call %(helpline)s, Linha Fala Criança: free, any time.")
+        % emergency_numbers(),
+        gettext("In an emergency call the police on %(police)s.") % emergency_numbers(),
         gettext("You can also report online at %(address)s or by SMS. You do not have to give your name.")
         % {"address": report_address},
     ]

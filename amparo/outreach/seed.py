@@ -5,7 +5,8 @@ ministry's (MGCAS) material, each translation sent for review, never approved: a
 expert must read and approve every text (`--approve-as` lets a named approver sign off in a demo).
 The texts follow widely used child-online-protection advice (no secrets with adults online, never
 pay or send more under a threat, keep the messages, report; believe a child who tells) and use the
-numbers the rest of Amparo shows (116 Linha Fala Criança, 112 police).
+numbers the rest of Amparo shows (`{helpline}` and `{police}` stand for AMPARO_CHILD_HELPLINE_NUMBER and
+AMPARO_POLICE_NUMBER, filled in when the texts are loaded).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -64,7 +66,7 @@ STARTER: list[Seed] = [
                 "Se alguém ameaça divulgar fotos para obter dinheiro ou mais fotos: não pague, não envie mais, guarde as mensagens e denuncie.",
                 "Ajude a criança a pôr as contas em modo privado e a não partilhar a localização, a escola ou o número com desconhecidos.",
                 "Se uma criança lhe contar um abuso: mantenha a calma, acredite, diga que a culpa não é dela e não confronte o agressor sozinho.",
-                "Para denunciar: ligue 116 Linha Fala Criança (grátis) ou 112 (polícia). Não precisa de dar o seu nome.",
+                "Para denunciar: ligue {helpline} Linha Fala Criança (grátis) ou {police} (polícia). Não precisa de dar o seu nome.",
                 "Combine em família regras para o uso do telemóvel e continue a conversar. Esta série termina aqui.",
             ],
             "en": [
@@ -74,7 +76,7 @@ STARTER: list[Seed] = [
                 "If someone threatens to share photos to get money or more photos: do not pay, do not send more, keep the messages and report.",
                 "Help your child set accounts to private and not share their location, school or number with strangers.",
                 "If a child tells you about abuse: stay calm, believe them, say it is not their fault and do not confront the abuser alone.",
-                "To report: call 116 Linha Fala Criança (free) or 112 (police). You do not have to give your name.",
+                "To report: call {helpline} Linha Fala Criança (free) or {police} (police). You do not have to give your name.",
                 "Agree family rules for phone use together and keep talking. This series ends here.",
             ],
         },
@@ -91,7 +93,7 @@ STARTER: list[Seed] = [
                 "Ninguém tem o direito de te pedir fotos íntimas. Podes sempre dizer não e bloquear.",
                 "Se alguém ameaça divulgar fotos tuas: não pagues, não envies mais, guarda as mensagens e pede ajuda. A culpa não é tua.",
                 "Põe as tuas contas em privado e não partilhes a tua localização com desconhecidos.",
-                "Se algo te incomoda, conta a um adulto de confiança ou liga 116, grátis. Podes denunciar sem dar o teu nome.",
+                "Se algo te incomoda, conta a um adulto de confiança ou liga {helpline}, grátis. Podes denunciar sem dar o teu nome.",
                 "Se um amigo te contar que está a ser ameaçado, acredita nele e ajuda-o a pedir ajuda. Esta série termina aqui.",
             ],
             "en": [
@@ -99,7 +101,7 @@ STARTER: list[Seed] = [
                 "No one has the right to ask you for intimate photos. You can always say no and block them.",
                 "If someone threatens to share your photos: do not pay, do not send more, keep the messages and ask for help. It is not your fault.",
                 "Set your accounts to private and do not share your location with strangers.",
-                "If something bothers you, tell an adult you trust or call 116, free. You can report without giving your name.",
+                "If something bothers you, tell an adult you trust or call {helpline}, free. You can report without giving your name.",
                 "If a friend tells you they are being threatened, believe them and help them get help. This series ends here.",
             ],
         },
@@ -112,11 +114,11 @@ STARTER: list[Seed] = [
         {
             "pt": (
                 "Segredos",
-                "Um adulto que te pede segredos ou fotos do teu corpo está errado. Conta a alguém de confiança ou liga 116, grátis.",
+                "Um adulto que te pede segredos ou fotos do teu corpo está errado. Conta a alguém de confiança ou liga {helpline}, grátis.",
             ),
             "en": (
                 "Secrets",
-                "An adult who asks you for secrets or photos of your body is wrong. Tell someone you trust or call 116, free.",
+                "An adult who asks you for secrets or photos of your body is wrong. Tell someone you trust or call {helpline}, free.",
             ),
         },
     ),
@@ -128,11 +130,11 @@ STARTER: list[Seed] = [
         {
             "pt": (
                 "Ameaças",
-                "Se te ameaçam com fotos: não pagues, não envies mais, guarda as mensagens. Liga 116. A culpa não é tua.",
+                "Se te ameaçam com fotos: não pagues, não envies mais, guarda as mensagens. Liga {helpline}. A culpa não é tua.",
             ),
             "en": (
                 "Threats",
-                "If someone threatens you with photos: do not pay, do not send more, keep the messages. Call 116. It is not your fault.",
+                "If someone threatens you with photos: do not pay, do not send more, keep the messages. Call {helpline}. It is not your fault.",
             ),
         },
     ),
@@ -144,11 +146,11 @@ STARTER: list[Seed] = [
         {
             "pt": (
                 "Se a criança contar",
-                "Se uma criança contar um abuso: acredite, mantenha a calma, diga que não é culpa dela. Ligue 116.",
+                "Se uma criança contar um abuso: acredite, mantenha a calma, diga que não é culpa dela. Ligue {helpline}.",
             ),
             "en": (
                 "If a child tells you",
-                "If a child tells you about abuse: believe them, stay calm, say it is not their fault. Call 116.",
+                "If a child tells you about abuse: believe them, stay calm, say it is not their fault. Call {helpline}.",
             ),
         },
     ),
@@ -160,11 +162,11 @@ STARTER: list[Seed] = [
         {
             "pt": (
                 "Na escola",
-                "Um aluno em risco online? Ouça sem julgar, não partilhe as imagens e ligue 116 ou 112 para denunciar.",
+                "Um aluno em risco online? Ouça sem julgar, não partilhe as imagens e ligue {helpline} ou {police} para denunciar.",
             ),
             "en": (
                 "At school",
-                "A pupil at risk online? Listen without judging, do not share the images and call 116 or 112 to report.",
+                "A pupil at risk online? Listen without judging, do not share the images and call {helpline} or {police} to report.",
             ),
         },
     ),
@@ -176,11 +178,11 @@ STARTER: list[Seed] = [
         {
             "pt": (
                 "No serviço",
-                "Uma criança revela abuso online? Acredite, registe as palavras dela e encaminhe: 116 ou 112.",
+                "Uma criança revela abuso online? Acredite, registe as palavras dela e encaminhe: {helpline} ou {police}.",
             ),
             "en": (
                 "At work",
-                "A child discloses online abuse? Believe them, note their own words and refer: 116 or 112.",
+                "A child discloses online abuse? Believe them, note their own words and refer: {helpline} or {police}.",
             ),
         },
     ),
@@ -262,7 +264,7 @@ STARTER: list[Seed] = [
                 "- A criança recebe presentes, crédito ou dinheiro sem explicação.\n"
                 "- Esconde o telemóvel ou fica nervosa com mensagens.\n"
                 "- Fala de um novo amigo mais velho que pede segredo.\n\n"
-                "Converse com calma, sem castigar. Se suspeitar de abuso, ligue 116 ou 112.",
+                "Converse com calma, sem castigar. Se suspeitar de abuso, ligue {helpline} ou {police}.",
             ),
             "en": (
                 "Signs of online grooming",
@@ -270,7 +272,7 @@ STARTER: list[Seed] = [
                 "- The child receives gifts, airtime or money without explanation.\n"
                 "- They hide their phone or seem nervous about messages.\n"
                 "- They talk about a new older friend who asks for secrecy.\n\n"
-                "Talk calmly, without punishing. If you suspect abuse, call 116 or 112.",
+                "Talk calmly, without punishing. If you suspect abuse, call {helpline} or {police}.",
             ),
         },
     ),
@@ -286,7 +288,7 @@ STARTER: list[Seed] = [
                 "- Ouça e acredite. Agradeça por ter contado.\n"
                 "- Diga que a culpa não é dela.\n"
                 "- Não confronte o agressor e não apague as mensagens.\n"
-                "- Procure ajuda: 116 Linha Fala Criança ou 112 polícia.",
+                "- Procure ajuda: {helpline} Linha Fala Criança ou {police} polícia.",
             ),
             "en": (
                 "When a child tells you",
@@ -294,7 +296,7 @@ STARTER: list[Seed] = [
                 "- Listen and believe them. Thank them for telling you.\n"
                 "- Tell them it is not their fault.\n"
                 "- Do not confront the abuser and do not delete the messages.\n"
-                "- Get help: 116 Linha Fala Criança or 112 police.",
+                "- Get help: {helpline} Linha Fala Criança or {police} police.",
             ),
         },
     ),
@@ -340,13 +342,13 @@ STARTER: list[Seed] = [
                 "Spot de rádio: partilhar imagens",
                 "LOCUTOR: Sabia que partilhar fotos íntimas de uma criança é crime, mesmo que tenha sido ela a enviá-las?\n\n"
                 "MÃE: E se a minha filha receber uma dessas fotos?\n\n"
-                "LOCUTOR: Não reenvie. Guarde o nome da conta e ligue 116, Linha Fala Criança, grátis. Em emergência, 112.",
+                "LOCUTOR: Não reenvie. Guarde o nome da conta e ligue {helpline}, Linha Fala Criança, grátis. Em emergência, {police}.",
             ),
             "en": (
                 "Radio spot: sharing images",
                 "PRESENTER: Did you know that sharing intimate photos of a child is a crime, even if the child sent them?\n\n"
                 "MOTHER: And if my daughter receives one of those photos?\n\n"
-                "PRESENTER: Do not forward it. Keep the account name and call 116, Linha Fala Criança, free. In an emergency, 112.",
+                "PRESENTER: Do not forward it. Keep the account name and call {helpline}, Linha Fala Criança, free. In an emergency, {police}.",
             ),
         },
     ),
@@ -379,9 +381,9 @@ def seed(actor: Any, *, approver: Any = None) -> dict[str, int]:
                         actor,
                         item,
                         language,
-                        title=title,
-                        body=body,
-                        messages=entry.messages.get(language, []),
+                        title=with_numbers(title),
+                        body=with_numbers(body),
+                        messages=[with_numbers(m) for m in entry.messages.get(language, [])],
                     )
                 if tr.status == ContentStatus.DRAFT:
                     tr = actions.submit_for_review(actor, tr)
@@ -438,3 +440,10 @@ def demo_sessions(recorder: Any, *, count: int = 40, seed: int = 8, today: dt.da
             materials=rng.sample(materials, k=min(len(materials), rng.randint(0, 2))),
         )
     return count
+
+
+def with_numbers(text: str) -> str:
+    """The starter texts with the configured numbers to call."""
+    return text.replace("{helpline}", settings.AMPARO_CHILD_HELPLINE_NUMBER).replace(
+        "{police}", settings.AMPARO_POLICE_NUMBER
+    )

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from amparo.core import crypto
+from amparo.core.emergency import emergency_numbers
 from amparo.core.models import Province
 from amparo.intake.hooks import SmsContext, SmsHookReply
 from amparo.outreach import actions, keywords
@@ -74,8 +75,11 @@ def subscribed_reply(cadence_days: int) -> str:
 
 
 def stopped_reply() -> str:
-    return _(
-        "You will receive no more tips from Amparo. Send LEARN to start again. In danger now? Call 112 or 116 (free)."
+    return (
+        _(
+            "You will receive no more tips from Amparo. Send LEARN to start again. In danger now? Call %(police)s or %(helpline)s (free)."
+        )
+        % emergency_numbers()
     )
 
 

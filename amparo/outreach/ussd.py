@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from amparo.core import crypto
+from amparo.core.emergency import emergency_numbers
 from amparo.intake.hooks import UssdContext, UssdHookScreen
 from amparo.intake.models import Channel, ChannelKind
 from amparo.lib import normalise
@@ -55,7 +56,11 @@ def handle(ctx: UssdContext) -> UssdHookScreen:
             if n == 1:
                 return _subscribe(ctx, ctx.state.get("audience", ""))
             if n == 2:
-                return UssdHookScreen(_("Stay safe online. In danger now? Call 112 or 116 (free)."), end=True)
+                return UssdHookScreen(
+                    _("Stay safe online. In danger now? Call %(police)s or %(helpline)s (free).")
+                    % emergency_numbers(),
+                    end=True,
+                )
             return _invalid(
                 ctx, UssdHookScreen("1 " + _("Tips by SMS every week") + "\n2 " + _("Exit"), state=ctx.state)
             )

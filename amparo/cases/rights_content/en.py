@@ -104,12 +104,12 @@ CONTENT = {
                 "The case is in court. If you have to speak, they will prepare you. "
                 "You can ask not to see the person who hurt you."
             ),
-            "closed": "The case is closed. If you need help or feel afraid, you can call 116 at any time.",
+            "closed": "The case is closed. If you need help or feel afraid, you can call {helpline} at any time.",
         },
         "caregiver": {
             "received": (
                 "The case has been received and will be assessed by a case worker, who decides its priority "
-                "and the next steps. If the child is in immediate danger, call 112."
+                "and the next steps. If the child is in immediate danger, call {police}."
             ),
             "triaged": (
                 "The case has been assessed and classified. It will be given to a case worker or to another "
@@ -139,18 +139,18 @@ CONTENT = {
             ),
             "closed": (
                 "The case has been closed. You can ask for information about the decision. If there is new "
-                "information or the child is in danger again, contact the 116 helpline or the police."
+                "information or the child is in danger again, contact the {helpline} helpline or the police."
             ),
         },
     },
     "contacts_heading": {"child": "Who can help", "caregiver": "Contacts"},
-    "contact_116": {
-        "child": "Linha Fala Criança child helpline: 116. Free, any time.",
-        "caregiver": "Linha Fala Criança child helpline: 116 (free, 24 hours).",
+    "contact_helpline": {
+        "child": "Linha Fala Criança child helpline: {helpline}. Free, any time.",
+        "caregiver": "Linha Fala Criança child helpline: {helpline} (free, 24 hours).",
     },
-    "contact_112": {
-        "child": "If you are in danger now: 112 (police).",
-        "caregiver": "Emergency and police: 112.",
+    "contact_police": {
+        "child": "If you are in danger now: {police} (police).",
+        "caregiver": "Emergency and police: {police}.",
     },
     "contact_agency": {
         "child": "Who is looking after your case: %(agency)s.",
@@ -172,12 +172,12 @@ CONTENT = {
         "child": (
             "Amparo: you have rights. Your story is private. You have the right to be heard, to protection "
             "(Law 15/2012) and to a free lawyer (IPAJ). %(status)s Ref: %(reference)s. "
-            "Help: 116 free. Danger: 112. Case: %(agency)s."
+            "Help: {helpline} free. Danger: {police}. Case: %(agency)s."
         ),
         "caregiver": (
             "Amparo: rights of the child and family: privacy; to be heard; protection (Law 15/2012); free "
             "legal aid (IPAJ); to claim compensation. %(status)s Ref: %(reference)s. "
-            "Contacts: 116 free 24h; emergency 112; %(agency)s."
+            "Contacts: {helpline} free 24h; emergency {police}; %(agency)s."
         ),
     },
     "sms_status": {

@@ -108,13 +108,13 @@ CONTENT = {
                 "Podes pedir para não ver a pessoa que te fez mal."
             ),
             "closed": (
-                "O caso foi fechado. Se precisares de ajuda ou tiveres medo, podes ligar 116 a qualquer hora."
+                "O caso foi fechado. Se precisares de ajuda ou tiveres medo, podes ligar {helpline} a qualquer hora."
             ),
         },
         "caregiver": {
             "received": (
                 "O caso foi recebido e vai ser analisado por um técnico, que decide a prioridade e os passos "
-                "seguintes. Se a criança estiver em perigo imediato, ligue 112."
+                "seguintes. Se a criança estiver em perigo imediato, ligue {police}."
             ),
             "triaged": (
                 "O caso foi analisado e classificado. Vai ser entregue a um técnico ou a outro serviço "
@@ -142,18 +142,18 @@ CONTENT = {
             ),
             "closed": (
                 "O caso foi encerrado. Pode pedir informação sobre a decisão. Se surgir nova informação ou "
-                "a criança voltar a correr perigo, contacte a Linha 116 ou a polícia."
+                "a criança voltar a correr perigo, contacte a Linha {helpline} ou a polícia."
             ),
         },
     },
     "contacts_heading": {"child": "Quem pode ajudar", "caregiver": "Contactos"},
-    "contact_116": {
-        "child": "Linha Fala Criança: 116. Grátis, a qualquer hora.",
-        "caregiver": "Linha Fala Criança: 116 (gratuita, 24 horas).",
+    "contact_helpline": {
+        "child": "Linha Fala Criança: {helpline}. Grátis, a qualquer hora.",
+        "caregiver": "Linha Fala Criança: {helpline} (gratuita, 24 horas).",
     },
-    "contact_112": {
-        "child": "Se estiveres em perigo agora: 112 (polícia).",
-        "caregiver": "Emergência e polícia: 112.",
+    "contact_police": {
+        "child": "Se estiveres em perigo agora: {police} (polícia).",
+        "caregiver": "Emergência e polícia: {police}.",
     },
     "contact_agency": {
         "child": "Quem trata do teu caso: %(agency)s.",
@@ -178,12 +178,12 @@ CONTENT = {
         "child": (
             "Amparo: tens direitos. A tua história é privada. Tens direito a ser ouvido, à protecção "
             "(Lei 15/2012) e a um advogado grátis (IPAJ). %(status)s Ref: %(reference)s. "
-            "Ajuda: 116 grátis. Perigo: 112. Caso: %(agency)s."
+            "Ajuda: {helpline} grátis. Perigo: {police}. Caso: %(agency)s."
         ),
         "caregiver": (
             "Amparo: direitos da criança e da família: privacidade; ser ouvida; protecção (Lei 15/2012); "
             "apoio jurídico gratuito (IPAJ); pedir indemnização. %(status)s Ref: %(reference)s. "
-            "Contactos: 116 grátis 24h; emergência 112; %(agency)s."
+            "Contactos: {helpline} grátis 24h; emergência {police}; %(agency)s."
         ),
     },
     "sms_status": {

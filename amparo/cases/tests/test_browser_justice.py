@@ -29,7 +29,7 @@ def _sign_in(browser, live_server, username: str):  # noqa: ANN001, ANN202
     page.fill("input[name=password]", PASSWORD)
     page.locator("form:has(input[name=username]) [type=submit]").click()
     page.wait_for_load_state()
-    assert page.url.rstrip("/") == live_server.url, page.inner_text("main")
+    assert page.url == f"{live_server.url}/staff/", page.inner_text("main")
     return context, page
 
 

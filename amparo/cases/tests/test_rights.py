@@ -17,7 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
-from amparo.cases import rights
+from amparo.cases import rights, rights_content
 from amparo.cases.actions.rights import record_rights_delivery, send_rights_sms
 from amparo.cases.actions.services import create_service
 from amparo.cases.models import DeliveryMethod, RightsAudience, RightsDelivery
@@ -81,9 +81,9 @@ def test_rights_pdf_contains_the_portuguese_caregiver_text_and_is_audited(client
         "IPAJ",
         "Direito a indemnização",
         "Linha Fala Criança: 116",
-        "Emergência e polícia: 112",
+        f"Emergência e polícia: {django_settings.AMPARO_POLICE_NUMBER}",
         f"Referência do caso: {case.reference}",
-        pt.CONTENT["next"]["caregiver"][case.status],
+        rights_content.content("pt")["next"]["caregiver"][case.status],
         "Linha Fala Criança (116) (Linha 116)",  # the case's agency
     ):
         assert expected in text, expected
@@ -131,6 +131,20 @@ def test_rights_pdf_lists_the_nearest_services(case):
     assert "Apoio Psicossocial Teste (+258 26 000 000; gratuito)" in text
 
 
+@pytest.mark.django_db
+def test_the_package_shows_the_configured_numbers_to_call(case, settings):
+    settings.AMPARO_POLICE_NUMBER = "+25821325031"
+    settings.AMPARO_CHILD_HELPLINE_NUMBER = "800116"
+    for language in ("pt", "en"):
+        for audience in RightsAudience.values:
+            package = rights.build_package(case, audience, language)
+            text = " ".join(package.contacts) + rights.sms_text(package)
+            assert "+25821325031" in text
+            assert "800116" in text
+            assert "{police}" not in text
+            assert "{helpline}" not in text
+
+
 # --- SMS --------------------------------------------------------------------------------------------------
 
 
@@ -148,8 +162,8 @@ def test_sms_fits_three_parts_for_every_status_and_audience(case, language):
                 assert seg.parts <= 3, (status, audience, language, seg)
                 assert gsm.is_gsm7(text)
                 assert (receipt or case.reference) in text  # never cut off
-                assert "116" in text
-                assert "112" in text
+                assert django_settings.AMPARO_CHILD_HELPLINE_NUMBER in text
+                assert django_settings.AMPARO_POLICE_NUMBER in text
                 assert agency.short_name in text
                 assert not text.endswith("...")  # the template itself fits, nothing truncated
 

@@ -23,6 +23,6 @@ def test_a_staff_user_created_in_the_test_can_sign_in_through_the_browser(
     page.fill("input[name=password]", "correct horse battery staple")
     page.locator("form:has(input[name=username]) [type=submit]").click()
     page.wait_for_load_state()
-    assert page.url.rstrip("/") == live_server.url, page.inner_text("main")
+    assert page.url == f"{live_server.url}/staff/", page.inner_text("main")
     assert "DEMO" in page.content()
     page.close()

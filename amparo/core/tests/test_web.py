@@ -125,7 +125,7 @@ def test_pages_send_a_csp_that_starts_from_default_src_none(client, make_user):
     responses = [client.get("/accounts/login/")]
     user = make_user("investigator")
     sign_in(client, user)
-    responses.append(client.get("/"))
+    responses.append(client.get("/staff/"))
     for response in responses:
         directives = csp_directives(response)
         assert directives["default-src"] == "'none'"
@@ -142,7 +142,7 @@ def test_pages_have_no_third_party_urls_inline_scripts_or_styles(client, make_us
     client.force_login(user)
     pages.append(client.get("/accounts/two-factor/"))  # the enrolment page with its QR code
     sign_in(client, user)
-    pages.append(client.get("/"))
+    pages.append(client.get("/staff/"))
     for response in pages:
         assert response.status_code == 200
         body = response.content.decode()
@@ -170,15 +170,15 @@ def test_login_page_is_light_and_uses_our_own_stylesheet(client):
 
 @pytest.mark.django_db
 def test_anonymous_user_is_sent_to_the_login_page(client):
-    response = client.get("/")
+    response = client.get("/staff/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/"
+    assert response["Location"] == "/accounts/login/?next=/staff/"
 
 
 @pytest.mark.django_db
 def test_unverified_user_is_sent_to_two_factor(client, make_user):
     client.force_login(make_user("investigator"))
-    response = client.get("/")
+    response = client.get("/staff/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/two-factor/"
 
@@ -217,7 +217,7 @@ def test_first_sign_in_enrols_a_totp_device_with_a_qr_code(client, make_user):
     assert device.confirmed is True
     assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
     assert client.session.session_key != old_session
-    assert client.get("/").status_code == 200
+    assert client.get("/staff/").status_code == 200
     entry = AuditEntry.objects.get(action=CoreAudit.TOTP_ENROL)
     assert entry.actor_user_id == user.pk
     assert entry.object_id == str(user.pk)
@@ -234,7 +234,7 @@ def test_enrolment_refuses_a_wrong_code(client, make_user):
     assert "That code is not right." in response.content.decode()
     device.refresh_from_db()
     assert device.confirmed is False
-    assert client.get("/").status_code == 302
+    assert client.get("/staff/").status_code == 302
     assert not AuditEntry.objects.filter(action=CoreAudit.TOTP_ENROL).exists()
 
 
@@ -251,16 +251,16 @@ def test_returning_user_verifies_with_a_valid_code(client, make_user):
     user = make_user("investigator")
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     response = _password_sign_in(client, user)
-    assert response["Location"] == "/accounts/two-factor/?next=%2F"
+    assert response["Location"] == "/accounts/two-factor/?next=%2Fstaff%2F"
     page = client.get("/accounts/two-factor/")
     assert page.status_code == 200
     assert "<svg" not in page.content.decode()  # no new key is shown to someone who already has one
     assert page.context["enrolling"] is False
 
-    response = client.post("/accounts/two-factor/", {"code": totp_code(device), "next": "/"})
+    response = client.post("/accounts/two-factor/", {"code": totp_code(device), "next": "/staff/"})
     assert response.status_code == 302
-    assert response["Location"] == "/"
-    assert client.get("/").status_code == 200
+    assert response["Location"] == "/staff/"
+    assert client.get("/staff/").status_code == 200
     assert TOTPDevice.objects.filter(user=user).count() == 1
 
 
@@ -272,7 +272,7 @@ def test_wrong_code_is_refused_audited_and_then_throttled(client, make_user):
     response = client.post("/accounts/two-factor/", {"code": wrong_code(device)}, **EN)
     assert response.status_code == 400
     assert "That code is not right." in response.content.decode()
-    assert client.get("/").status_code == 302
+    assert client.get("/staff/").status_code == 302
 
     failed = AuditEntry.objects.get(action=CoreAudit.LOGIN_FAILED)
     assert failed.actor_username == ""
@@ -283,7 +283,7 @@ def test_wrong_code_is_refused_audited_and_then_throttled(client, make_user):
     response = client.post("/accounts/two-factor/", {"code": totp_code(device)}, **EN)
     assert response.status_code == 400
     assert "Too many wrong codes." in response.content.decode()
-    assert client.get("/").status_code == 302
+    assert client.get("/staff/").status_code == 302
 
 
 @pytest.mark.django_db
@@ -298,7 +298,7 @@ def test_verified_user_visiting_two_factor_goes_on(client, make_user):
 def test_two_factor_ignores_a_next_url_on_another_site(client, make_user):
     sign_in(client, make_user("investigator"))
     response = client.get("/accounts/two-factor/?next=https://evil.example/")
-    assert response["Location"] == "/"
+    assert response["Location"] == "/staff/"
 
 
 @pytest.mark.django_db
@@ -329,12 +329,12 @@ def test_demo_user_skips_two_factor_only_when_demo_mode_is_on(client, settings):
     client.force_login(user)
 
     settings.DEMO = False
-    response = client.get("/")
+    response = client.get("/staff/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/two-factor/"
 
     settings.DEMO = True
-    response = client.get("/", **EN)
+    response = client.get("/staff/", **EN)
     assert response.status_code == 200
     body = response.content.decode()
     assert 'class="demo-banner"' in body
@@ -346,14 +346,14 @@ def test_demo_user_signs_in_straight_to_home_in_demo_mode(client, settings):
     settings.DEMO = True
     response = _password_sign_in(client, _demo_user())
     assert response.status_code == 302
-    assert response["Location"] == "/"
+    assert response["Location"] == "/staff/"
 
 
 @pytest.mark.django_db
 def test_normal_user_still_needs_two_factor_in_demo_mode(client, settings, make_user):
     settings.DEMO = True
     client.force_login(make_user("investigator"))
-    response = client.get("/")
+    response = client.get("/staff/")
     assert response["Location"] == "/accounts/two-factor/"
     assert 'class="demo-banner"' in client.get("/accounts/two-factor/").content.decode()
 
@@ -431,7 +431,7 @@ def test_failed_sign_in_is_audited_without_username_or_password(client, make_use
 def test_logout_needs_post(client, make_user):
     sign_in(client, make_user("investigator"))
     assert client.get("/accounts/logout/").status_code == 405
-    assert client.get("/").status_code == 200
+    assert client.get("/staff/").status_code == 200
 
 
 @pytest.mark.django_db
@@ -451,8 +451,8 @@ def test_locked_out_page_without_cool_off_says_whom_to_ask():
 def test_home_greets_the_user_and_shows_agency_and_translated_roles(client, make_user):
     user = make_user("investigator", "social_worker", agency="sernic")
     sign_in(client, user)
-    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    body = client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/staff/"})
+    body = client.get("/staff/").content.decode()
     assert f"Hello, {user.username}." in body
     assert "Serviço Nacional de Investigação Criminal" in body
     assert "Investigator" in body
@@ -492,7 +492,7 @@ def test_home_greets_the_user_and_shows_agency_and_translated_roles(client, make
 @pytest.mark.django_db
 def test_home_lists_what_each_role_may_do(client, make_user, role, present, absent):
     sign_in(client, make_user(role))
-    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    body = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for text in present:
         assert text in body
     for text in absent:
@@ -502,7 +502,7 @@ def test_home_lists_what_each_role_may_do(client, make_user, role, present, abse
 @pytest.mark.django_db
 def test_home_of_a_user_without_roles_says_so(client, make_user):
     sign_in(client, make_user())
-    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    body = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Your roles do not open any page yet." in body
 
 

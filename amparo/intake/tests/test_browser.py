@@ -91,13 +91,49 @@ def test_a_staff_user_sees_a_new_web_report_in_the_triage_queue(
     context.close()
 
 
-def test_the_quick_exit_with_javascript_leaves_no_way_back_to_the_form(live_db, browser, live_server):
+NEUTRAL = "https://neutral.example/recipes"
+
+
+def _neutral_site(context) -> list[str]:  # noqa: ANN001
+    """The configured neutral site, answered inside the browser (no request leaves the machine)."""
+    seen: list[str] = []
+
+    def fulfil(route) -> None:  # noqa: ANN001
+        seen.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html", body="<title>Receitas</title><p>Matapa</p>")
+
+    context.route("https://neutral.example/**", fulfil)
+    return seen
+
+
+def test_the_quick_exit_with_javascript_leaves_no_way_back_to_the_form(
+    live_db, browser, live_server, settings
+):
+    settings.AMPARO_QUICK_EXIT_URL = NEUTRAL
     context = browser.new_context(java_script_enabled=True, locale="pt-MZ")
+    seen = _neutral_site(context)
     page = context.new_page()
     page.goto(f"{live_server.url}/")
     page.goto(f"{live_server.url}/report/")
     page.click("#quick-exit")
-    page.wait_for_url(f"{live_server.url}/report/exit/")
+    page.wait_for_url(NEUTRAL)
+    assert seen == [NEUTRAL]
+    assert "Amparo" not in page.content()
     page.go_back()
     assert not page.url.endswith("/report/")
+    context.close()
+
+
+def test_the_quick_exit_without_javascript_goes_straight_to_the_neutral_site(
+    live_db, browser, live_server, settings
+):
+    settings.AMPARO_QUICK_EXIT_URL = NEUTRAL
+    context = browser.new_context(java_script_enabled=False, locale="pt-MZ")
+    seen = _neutral_site(context)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/")
+    page.click("#quick-exit")
+    page.wait_for_url(NEUTRAL)
+    assert seen == [NEUTRAL]
+    assert "Amparo" not in page.content()
     context.close()

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -65,8 +66,8 @@ def test_a_report_sent_without_javascript_opens_a_case_and_shows_a_receipt_in_gr
     assert response.status_code == 200
     shown = receipt_of(response)
     assert re.fullmatch(r"\d{4} \d{4} \d{4} \d{4}", shown)
-    assert "116" in response.content.decode()
-    assert "112" in response.content.decode()
+    assert django_settings.AMPARO_CHILD_HELPLINE_NUMBER in response.content.decode()
+    assert django_settings.AMPARO_POLICE_NUMBER in response.content.decode()
     report = receipts.lookup(shown)
     case = Case.objects.get(pk=report.case_id)
     assert case.channel == "web"
@@ -98,7 +99,7 @@ def test_immediate_danger_makes_the_case_immediate_and_tells_the_reporter_to_cal
     case = receipts.lookup(receipt_of(response)).case
     assert case.priority == "immediate"
     assert case.risk_flags == ["immediate_danger"]
-    assert "112" in response.content.decode()
+    assert django_settings.AMPARO_POLICE_NUMBER in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -213,7 +214,7 @@ def test_the_form_warns_not_to_send_sexual_images_of_a_child(client):
 
 @pytest.mark.django_db
 def test_every_public_page_stays_within_30_kb_and_loads_nothing_from_another_site(client):
-    pages = [client.get("/report/"), client.get("/report/follow-up/"), client.get("/report/exit/")]
+    pages = [client.get("/report/"), client.get("/report/follow-up/"), client.get("/")]
     response = pages[0]
     for step in ("who", "what", "where", "send"):
         response = client.post("/report/", {"state": state_of(response), "step": step, **ANSWERS[step]})
@@ -224,19 +225,32 @@ def test_every_public_page_stays_within_30_kb_and_loads_nothing_from_another_sit
         html = page.content.decode()
         assert len(page.content) + script_size <= PAGE_BUDGET_BYTES, len(page.content)
         for url in re.findall(r'(?:src|href|action)="([^"]*)"', html):
-            assert url == "data:," or (url.startswith("/") and not url.startswith("//")), url
+            assert (
+                url == "data:,"
+                or url.startswith("tel:")
+                or (url.startswith("/") and not url.startswith("//"))
+            ), url
         assert "http://" not in html.replace("http://spam", "")
         assert "https://" not in html.replace(ANSWERS["what"]["link_or_account"], "")
 
 
 @pytest.mark.django_db
-def test_public_pages_have_a_quick_exit_to_a_neutral_local_page_and_a_neutral_title(client):
-    for path in ("/report/", "/report/follow-up/"):
+def test_public_pages_have_a_quick_exit_and_a_neutral_title(client):
+    for path in ("/", "/report/", "/report/follow-up/"):
         html = client.get(path).content.decode()
         assert 'id="quick-exit" href="/report/exit/"' in html
         assert "<title>Amparo</title>" in html
-    exit_page = client.get("/report/exit/").content.decode()
-    assert "report" not in exit_page.split("<main>", 1)[1].lower()
+
+
+@pytest.mark.django_db
+def test_the_quick_exit_leaves_for_the_configured_neutral_site_without_showing_amparo(client, settings):
+    settings.AMPARO_QUICK_EXIT_URL = "https://neutral.example/recipes?q=matapa"
+    response = client.get("/report/exit/")
+    assert response.status_code == 302
+    assert response["Location"] == "https://neutral.example/recipes?q=matapa"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    assert response.content == b""
 
 
 @pytest.mark.django_db

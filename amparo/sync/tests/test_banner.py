@@ -34,7 +34,7 @@ def staff_client(client, make_user):  # noqa: ANN001, ANN201
 
 
 def test_a_node_that_never_synchronised_warns_on_every_page(district_node, staff_client) -> None:  # noqa: ANN001
-    page = staff_client.get("/").content.decode()
+    page = staff_client.get("/staff/").content.decode()
     assert 'id="sync-state"' in page
     assert "sync-banner warn" in page
     assert "Ainda não houve nenhuma sincronização" in page or "Never synchronised" in page
@@ -47,7 +47,7 @@ def test_pending_changes_are_counted_and_a_recent_sync_does_not_warn(
     district_node.save()
     make_case()
     make_case()
-    page = staff_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = staff_client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'class="sync-banner"' in page  # not overdue: no warning class
     assert "sync-banner warn" not in page
     assert "2 changes wait" in page or "2 alterações" in page or "2 mudanças" in page
@@ -57,9 +57,9 @@ def test_a_node_silent_for_longer_than_the_limit_warns(district_node, staff_clie
     settings.SYNC_WARN_AFTER_HOURS = 24
     district_node.last_success_at = timezone.now() - dt.timedelta(hours=25)
     district_node.save()
-    page = staff_client.get("/").content.decode()
+    page = staff_client.get("/staff/").content.decode()
     assert "sync-banner warn" in page
 
 
 def test_the_national_server_shows_no_sync_line(staff_client, db) -> None:  # noqa: ANN001
-    assert 'id="sync-state"' not in staff_client.get("/").content.decode()
+    assert 'id="sync-state"' not in staff_client.get("/staff/").content.decode()
