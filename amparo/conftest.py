@@ -203,7 +203,9 @@ def screenshots(request):  # noqa: ANN001, ANN201
     import os
     from pathlib import Path
 
-    base = Path(os.environ.get("AMPARO_TEST_OUTPUT") or Path(__file__).resolve().parent.parent / "test-output")
+    base = Path(
+        os.environ.get("AMPARO_TEST_OUTPUT") or Path(__file__).resolve().parent.parent / "test-output"
+    )
     folder = base / "screenshots" / request.module.__name__.rsplit(".", 1)[-1]
     folder.mkdir(parents=True, exist_ok=True)
     return folder

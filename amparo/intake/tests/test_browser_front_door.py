@@ -22,7 +22,9 @@ def test_the_front_door_puts_report_and_the_numbers_on_the_first_screen(
     assert box["height"] >= 40, "a thumb-sized button"
     police = page.locator('a[href^="tel:"]').first.bounding_box()
     assert police is not None
-    assert police["y"] + police["height"] <= viewport["height"], "the numbers to call are below the first screen"
+    assert police["y"] + police["height"] <= viewport["height"], (
+        "the numbers to call are below the first screen"
+    )
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport["width"], "the page is wider than the screen"
     page.screenshot(path=str(screenshots / f"front-door-{name}.png"), full_page=True)
