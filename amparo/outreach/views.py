@@ -419,13 +419,14 @@ def reach_page(request: HttpRequest) -> HttpResponse:
     context = {
         "start": start,
         "end": end - dt.timedelta(days=1),
-        "languages": [str(name) for _c, name in settings.LANGUAGES],
+        # Not "languages" nor "messages": base.html uses both names (language menu, status messages).
+        "language_names": [str(name) for _c, name in settings.LANGUAGES],
         "subscriber_rows": _rows_2d(subscribers, province_names, languages),
         "subscriber_language_totals": [subscribers.column_totals[c].display() for c in languages]
         if subscribers
         else [],
         "subscriber_total": subscribers.total.display() if subscribers else "",
-        "messages": _cells(reach.messages_by_status(start_dt, end_dt)),
+        "sms_by_status": _cells(reach.messages_by_status(start_dt, end_dt)),
         "delivered": _cells(reach.delivered_by_language(start_dt, end_dt), dict(settings.LANGUAGES)),
         "session_rows": _rows_2d(reach.sessions_by_district_area(start, end), district_names, areas),
         "participant_rows": _rows_2d(by_place, district_names, areas),

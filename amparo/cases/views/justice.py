@@ -266,6 +266,7 @@ def preservation_panel(request: HttpRequest, case: Case, sections: frozenset[str
         "preservation_rows": rows,
         "preservation_form": form,
         "show_identifiers": show_identifiers,
+        "can_list_preservation": can(user, JusticePermission.LIST_PRESERVATION),
     }
 
 
