@@ -38,6 +38,7 @@ from amparo.lib.env import env_int
 
 WEB = actions.WEB
 STEPS = ("who", "what", "where", "send")
+URGENT = "urgent"  # the screen shown after "who" when a child is in danger now
 STEP_FORMS = {"who": forms.WhoStep, "what": forms.WhatStep, "where": forms.WhereStep, "send": forms.SendStep}
 
 
@@ -96,6 +97,11 @@ def report(request: HttpRequest) -> HttpResponse:
         return _public_render(request, "intake/public_too_large.html", {}, status=413)
     state = forms.load_state(request.POST.get("state", ""))
     step = request.POST.get("step", "who")
+    if step == URGENT and state is not None and state.get("done_who"):
+        # The reporter has seen the numbers to call and goes on with the report.
+        return _public_render(
+            request, "intake/report_step.html", _step_context("what", _bound_from_state("what", state), state)
+        )
     if state is None or step not in STEPS:
         ctx = _step_context("who", forms.WhoStep(), _fresh())
         ctx["restart"] = True
@@ -114,6 +120,10 @@ def report(request: HttpRequest) -> HttpResponse:
         )
     if step != "send":
         state.update(_serialisable(step, form.cleaned_data))
+        if step == "who" and state.get("immediate_danger") == "yes":
+            # Before anything else: whom to call now. Then the report goes on, and is filed at the
+            # highest priority with the reason on it.
+            return _public_render(request, "intake/report_urgent.html", {"state": forms.dump_state(state)})
         following = STEPS[STEPS.index(step) + 1]
         return _public_render(
             request,
