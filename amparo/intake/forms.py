@@ -23,25 +23,65 @@ from amparo.intake.models import ActionTaken, CallerType, WhoAffected
 STATE_SALT = "amparo.intake.report.state"
 STATE_MAX_AGE = 4 * 60 * 60  # a child may take a while; after that the form starts again
 
-# The taxonomy in plain words a child understands, with an example each (codes stay the case's codes).
-PUBLIC_FORMS: list[tuple[str, Any]] = [
-    (Form.GROOMING, _("Someone online is too friendly, asks me to keep secrets, or wants to meet me.")),
+# The taxonomy in plain words, one wording for each answer to "who is this about?" (codes stay the
+# case's codes). The most common answers in the research come first; the rest sit behind "More choices".
+FORMS_FOR_ME: list[tuple[str, Any]] = [
     (
         Form.SEXTORTION,
         _("Someone threatens to share pictures of me unless I send more, pay, or do what they say."),
     ),
-    (Form.OFFER_FOR_IMAGES, _("Someone offered money, phone credit or gifts for pictures or to meet.")),
-    (
-        Form.NONCONSENSUAL_SHARING,
-        _("Private pictures of me or another child were shared without permission."),
-    ),
+    (Form.GROOMING, _("Someone online is too friendly, asks me to keep secrets, or wants to meet me.")),
+    (Form.OFFER_FOR_IMAGES, _("Someone offered me money, phone credit or gifts for pictures or to meet.")),
     (Form.UNWANTED_EXPOSURE, _("Someone sent me sexual pictures or videos I did not want.")),
-    (Form.HARASSMENT, _("Someone sends sexual messages or comments that upset me.")),
-    (Form.CSAM_DISTRIBUTION, _("I found sexual pictures or videos of a child online.")),
-    (Form.LIVE_STREAMING, _("A child was abused on a live video call or stream.")),
-    (Form.TRAFFICKING, _("Someone online is trying to take a child away or sell a child.")),
+    (Form.NONCONSENSUAL_SHARING, _("Private pictures of me were shared without my permission.")),
+    (Form.HARASSMENT, _("Someone sends me sexual messages or comments that upset me.")),
+    (Form.LIVE_STREAMING, _("Someone made me do sexual things on a live video call.")),
+    (Form.TRAFFICKING, _("Someone online is trying to take me away or sell me.")),
     (Form.OTHER, _("Something else that worried me.")),
 ]
+FORMS_FOR_CHILD: list[tuple[str, Any]] = [
+    (
+        Form.SEXTORTION,
+        _("Someone threatens to share pictures of the child unless the child sends more, pays, or obeys."),
+    ),
+    (Form.GROOMING, _("Someone online is too friendly with the child, asks for secrets, or wants to meet.")),
+    (
+        Form.OFFER_FOR_IMAGES,
+        _("Someone offered the child money, phone credit or gifts for pictures or to meet."),
+    ),
+    (Form.UNWANTED_EXPOSURE, _("Someone sent the child sexual pictures or videos.")),
+    (Form.NONCONSENSUAL_SHARING, _("Private pictures of the child were shared without permission.")),
+    (Form.HARASSMENT, _("Someone sends the child sexual messages or comments.")),
+    (Form.LIVE_STREAMING, _("The child was abused on a live video call or stream.")),
+    (Form.TRAFFICKING, _("Someone online is trying to take the child away or sell the child.")),
+    (Form.OTHER, _("Something else that worries me.")),
+]
+FORMS_FOR_FOUND: list[tuple[str, Any]] = [
+    (Form.CSAM_DISTRIBUTION, _("Sexual pictures or videos of a child.")),
+    (Form.OFFER_FOR_IMAGES, _("Someone selling or asking for sexual pictures of children.")),
+    (Form.GROOMING, _("An adult trying to get close to a child, asking for secrets or to meet.")),
+    (Form.LIVE_STREAMING, _("A child abused on a live video or stream.")),
+    (Form.TRAFFICKING, _("Someone offering children, or trying to take a child away.")),
+    (Form.OTHER, _("Something else that worried me.")),
+]
+FORMS_FOR = {
+    WhoAffected.ME: FORMS_FOR_ME,
+    WhoAffected.CHILD_I_KNOW: FORMS_FOR_CHILD,
+    WhoAffected.CONTENT_FOUND: FORMS_FOR_FOUND,
+}
+# Every form a public reporter can choose (whatever they answered first).
+PUBLIC_FORMS: list[tuple[str, Any]] = list(
+    {code: label for wording in FORMS_FOR.values() for code, label in wording}.items()
+)
+FORMS_SHOWN_FIRST = 5
+# The apps most children in Mozambique use (Disrupting Harm): shown first, the others behind "More".
+COMMON_PLATFORMS = (
+    Platform.FACEBOOK,
+    Platform.MESSENGER,
+    Platform.WHATSAPP,
+    Platform.INSTAGRAM,
+    Platform.TIKTOK,
+)
 
 WHEN_CHOICES = [
     ("today", _("Today")),
@@ -108,6 +148,8 @@ class WhoStep(dj.Form):
 
 
 class WhatStep(dj.Form):
+    """What happened and where, worded for the reporter's answer to "who is this about?" (`who`)."""
+
     forms = dj.MultipleChoiceField(
         label=_("What happened? Choose all that fit."),
         choices=PUBLIC_FORMS,
@@ -126,6 +168,30 @@ class WhatStep(dj.Form):
         required=False,
     )
     incident_when = dj.ChoiceField(label=_("When did it happen?"), choices=WHEN_CHOICES, initial="unknown")
+
+    def __init__(self, *args: Any, who: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        wording = FORMS_FOR.get(who or "", FORMS_FOR_ME)
+        forms_field, platforms = self.fields["forms"], self.fields["platforms"]
+        forms_field.choices = wording
+        if who == WhoAffected.CONTENT_FOUND:
+            forms_field.label = _("What did you find? Choose all that fit.")
+            platforms.label = _("Where did you find it?")
+            self.fields["incident_when"].label = _("When did you see it?")
+        common = [c for c in Platform.choices if c[0] in COMMON_PLATFORMS]
+        platforms.choices = common + [c for c in Platform.choices if c[0] not in COMMON_PLATFORMS]
+        _show_first(self, "forms", FORMS_SHOWN_FIRST)
+        _show_first(self, "platforms", len(common))
+
+
+def _show_first(form: dj.Form, name: str, count: int) -> None:
+    """Show the first `count` choices of a multiple-choice field, the rest behind "More choices"
+    (open when one of them is already chosen, so going back hides nothing)."""
+    field = form.fields[name]
+    field.shown_first = count
+    rest = {str(code) for code, _label in list(field.choices)[count:]}
+    chosen = form.data.getlist(name) if form.is_bound else (form.initial.get(name) or [])
+    field.more_open = bool(rest & {str(v) for v in chosen})
 
 
 class WhereStep(dj.Form):
@@ -181,7 +247,9 @@ class SendStep(dj.Form):
     callback_phone = dj.CharField(label=_("Phone number"), max_length=40, required=False)
     attachment = dj.FileField(
         label=_("A screenshot of threats, chats or a profile (optional)"),
-        help_text=_("Pictures only, at most 2 MB. Never send sexual pictures of a child."),
+        help_text=_(
+            "Pictures only, at most 2 MB: a threatening message or a profile, with no sexual picture in it. Never send sexual pictures of a child."
+        ),
         required=False,
     )
     consent = dj.BooleanField(

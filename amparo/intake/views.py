@@ -113,7 +113,7 @@ def report(request: HttpRequest) -> HttpResponse:
             "intake/report_step.html",
             _step_context(previous, _bound_from_state(previous, state), state),
         )
-    form = STEP_FORMS[step](request.POST, request.FILES if step == "send" else None)
+    form = _step_form(step, state, request.POST, request.FILES if step == "send" else None)
     if not form.is_valid():
         return _public_render(
             request, "intake/report_step.html", _step_context(step, form, state), status=400
@@ -210,9 +210,16 @@ def _bound_from_state(step: str, state: dict[str, Any]) -> Any:
     """The form of a step pre-filled with what was answered before (going back loses nothing)."""
     form_class = STEP_FORMS[step]
     if step == "send" or not state.get(f"done_{step}"):
-        return form_class()
+        return _step_form(step, state)
     initial = {name: state.get(name) for name in form_class.base_fields if name in state}
-    return form_class(initial=initial)
+    return _step_form(step, state, initial=initial)
+
+
+def _step_form(step: str, state: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """A step's form; the "what" step is worded for whom the report is about."""
+    if step == "what":
+        kwargs["who"] = state.get("who_affected")
+    return STEP_FORMS[step](*args, **kwargs)
 
 
 def _step_context(step: str, form: Any, state: dict[str, Any]) -> dict[str, Any]:

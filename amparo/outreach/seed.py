@@ -236,7 +236,7 @@ STARTER: list[Seed] = [
                 "Ameaças com fotos: o que fazer",
                 "Algumas pessoas fingem ser jovens, ganham a tua confiança e depois ameaçam divulgar fotos tuas para obter dinheiro ou mais fotos.\n\n"
                 "- Não pagues e não envies mais nada.\n"
-                "- Não apagues as mensagens: tira capturas de ecrã e guarda o nome da conta.\n"
+                "- Não apagues as mensagens. Guarda o link ou o nome da conta. Podes tirar captura de ecrã de uma mensagem de ameaça, se não mostrar nenhuma imagem sexual; nunca guardes nem envies imagens sexuais.\n"
                 "- Bloqueia a pessoa depois de guardares as provas.\n"
                 "- Conta a um adulto de confiança e denuncia.\n\n"
                 "A culpa é de quem ameaça, nunca tua.",
@@ -245,7 +245,7 @@ STARTER: list[Seed] = [
                 "Threats with photos: what to do",
                 "Some people pretend to be young, win your trust and then threaten to share your photos to get money or more photos.\n\n"
                 "- Do not pay and do not send anything more.\n"
-                "- Do not delete the messages: take screenshots and keep the account name.\n"
+                "- Do not delete the messages. Keep the link or the account name. A screenshot of a threatening message is fine if it shows no sexual picture; never keep or send sexual pictures.\n"
                 "- Block the person after you have kept the evidence.\n"
                 "- Tell an adult you trust and report.\n\n"
                 "The fault is with the person who threatens, never with you.",

@@ -210,6 +210,7 @@ def test_the_form_warns_not_to_send_sexual_images_of_a_child(client):
     response = client.get("/report/")
     response = client.post("/report/", {"state": state_of(response), "step": "who", **ANSWERS["who"]})
     assert "can itself be a crime" in response.content.decode()
+    assert "A screenshot of a threatening message with no such picture is fine" in response.content.decode()
 
 
 @pytest.mark.django_db
