@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "amparo.core.middleware.SessionLifetimeMiddleware",
     "amparo.core.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -180,6 +181,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Sessions end after inactivity: every request renews the cookie's age.
 SESSION_COOKIE_AGE = env_int("AMPARO_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 SESSION_SAVE_EVERY_REQUEST = True
+# ... and, however active, this long after sign-in (amparo.core.middleware.SessionLifetimeMiddleware).
+AMPARO_SESSION_MAX_HOURS = env_int("AMPARO_SESSION_MAX_HOURS", 12, minimum=1)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

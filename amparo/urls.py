@@ -23,3 +23,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin_site.urls),
 ]
+
+# Error pages that read nothing from the request, so that a malformed body gives 400, never 500.
+handler400 = "amparo.core.errors.bad_request"
+handler500 = "amparo.core.errors.server_error"

@@ -1,10 +1,12 @@
-"""Request ids for logs and audit entries, and the two-factor gate for staff pages."""
+"""Request ids for logs and audit entries, the two-factor gate for staff pages and the absolute
+lifetime of a signed-in session."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -66,4 +68,36 @@ class RequireTwoFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if user_needs_second_factor(request.user) and not request.path.startswith(_OPEN_PREFIXES):
             return redirect("core:two_factor")
+        return self.get_response(request)
+
+
+# When the session's user signed in (seconds since the epoch), set at sign-in (`mark_signed_in`).
+SIGNED_IN_AT = "amparo_signed_in_at"
+
+
+def mark_signed_in(session) -> None:  # noqa: ANN001
+    session[SIGNED_IN_AT] = int(time.time())
+
+
+class SessionLifetimeMiddleware:
+    """A signed-in session ends `AMPARO_SESSION_MAX_HOURS` after sign-in however active it is (the idle
+    limit, `SESSION_COOKIE_AGE`, ends it sooner when unused): a stolen cookie is not good forever. A
+    session without a sign-in time (signed in before this existed) starts its clock now."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            started = request.session.get(SIGNED_IN_AT)
+            now = int(time.time())
+            if not isinstance(started, int):
+                request.session[SIGNED_IN_AT] = now
+            elif now - started >= settings.AMPARO_SESSION_MAX_HOURS * 3600:
+                # Imported here: this module is loaded by LOGGING before the apps are ready.
+                from django.contrib.auth import logout
+                from django.contrib.auth.views import redirect_to_login
+
+                logout(request)
+                return redirect_to_login(request.get_full_path())
         return self.get_response(request)

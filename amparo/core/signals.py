@@ -19,6 +19,7 @@ from django.dispatch import receiver
 
 from amparo.core import audit
 from amparo.core.audit import CoreAudit
+from amparo.core.middleware import mark_signed_in
 
 # The channel named in session audit entries.
 WEB_LOGIN = "web-login"
@@ -26,6 +27,8 @@ WEB_LOGIN = "web-login"
 
 @receiver(user_logged_in, dispatch_uid="amparo.core.audit_login")
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        mark_signed_in(request.session)  # the absolute session lifetime counts from here
     with transaction.atomic():
         audit.record(audit.Actor(user=user, channel=WEB_LOGIN), CoreAudit.LOGIN, user)
 
