@@ -21,6 +21,7 @@ from amparo.lib.env import (
     env_str,
     env_url,
 )
+from amparo.lib.private_files import private_dir, private_file
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
@@ -135,8 +136,10 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite in the data directory unless DATABASE_URL says otherwise.
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Database: SQLite in the data directory unless DATABASE_URL says otherwise. The data directory is
+# created 0700 and the SQLite file 0600 whatever the umask (SQLite gives its -wal and -shm files the
+# database file's mode).
+private_dir(DATA_DIR)
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'amparo.sqlite3'}"),
@@ -149,6 +152,10 @@ if NODE_ROLE == "district" and DATABASES["default"]["ENGINE"] != "django.db.back
         "A district node runs on SQLite: leave DATABASE_URL unset or point it at a sqlite:/// file."
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] not in ("", ":memory:") and "mode=memory" not in str(
+        DATABASES["default"]["NAME"]
+    ):
+        private_file(DATABASES["default"]["NAME"])
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -267,6 +274,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Files Django itself stores (FileSystemStorage) are private to the service's user too.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Background work: a database queue by default (django-tasks-db), run by `amparo worker`
 # or inside `amparo serve`; "immediate" runs tasks inline (tests, scripts).

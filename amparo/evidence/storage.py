@@ -30,6 +30,7 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 from django.conf import settings
 
 from amparo.lib.env import ConfigError, env_int, env_secret, env_str
+from amparo.lib.private_files import open_private, private_dir
 
 DEFAULT_MAX_BYTES = 2 * 1024**3  # 2 GiB
 _KEY = re.compile(r"^[a-z0-9][a-z0-9/_-]{0,199}$")
@@ -74,11 +75,11 @@ class LocalStorage:
     @contextmanager
     def open_write(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)  # 0700 from the vault's root down, whatever the umask
         if path.exists():
             raise StorageError("a stored file already has this key")
         tmp = path.with_name(f".{path.name}.partial")
-        handle = open(tmp, "wb")  # noqa: SIM115 - closed below, renamed only on success
+        handle = open_private(tmp, exclusive=False)  # 0600; closed below, renamed only on success
         try:
             yield handle
             handle.flush()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -10,6 +16,7 @@ from django.test import Client
 from amparo.core.middleware import SIGNED_IN_AT
 from amparo.core.tests.test_web import sign_in
 
+PROJECT_DIR = Path(__file__).resolve().parents[3]
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 
@@ -69,3 +76,40 @@ def test_session_lifetime_counts_from_sign_in_not_from_the_last_request(make_use
     assert client.session[SIGNED_IN_AT] == started  # a request does not move the clock
     _age_session(client, 3600)
     assert client.get("/", **EN).status_code == 302
+
+
+# ---------------------------------------------------------------------------
+# Item 15: the data directory and the SQLite file are private whatever the umask
+
+
+def test_data_directory_and_sqlite_files_are_created_private_under_a_loose_umask(tmp_path: Path) -> None:
+    data = tmp_path / "srv" / "amparo" / "data"
+    code = (
+        "import os; os.umask(0o022)\n"
+        "import django; django.setup()\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as c: c.execute('CREATE TABLE t (x int)'); c.execute('INSERT INTO t VALUES (1)')\n"
+        "import pathlib, stat\n"  # while the connection is open, so that the -wal and -shm files exist
+        "for f in sorted(pathlib.Path(os.environ['AMPARO_DATA_DIR']).glob('amparo.sqlite3*')):\n"
+        "    print(f.name, oct(stat.S_IMODE(f.stat().st_mode)))\n"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "AMPARO_DATA_DIR": str(data),
+        "AMPARO_SECRET_KEY": "s" * 50,
+        "AMPARO_MASTER_KEY": base64.b64encode(bytes(range(32))).decode(),
+        "DJANGO_SETTINGS_MODULE": "amparo.settings",
+    }
+    result = subprocess.run(  # noqa: S603  (our own interpreter, fixed code)
+        [sys.executable, "-c", code], env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    for directory in (tmp_path / "srv", tmp_path / "srv" / "amparo", data):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    assert result.stdout.split("\n") == [
+        "amparo.sqlite3 0o600",
+        "amparo.sqlite3-shm 0o600",
+        "amparo.sqlite3-wal 0o600",
+        "",
+    ]
