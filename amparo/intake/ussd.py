@@ -11,11 +11,17 @@ difference. A repeat of the same request (the same `text` again) shows the same 
 consuming anything. Invalid input re-asks once, then the session ends politely.
 
 Every response starts `CON ` or `END `, is folded to plain GSM-7 letters and holds at most 182 characters.
+
+A session belongs to the channel and the phone that opened it: its row is found by (channel, `sessionId`),
+and a request carrying that `sessionId` from another `phoneNumber` gets a neutral `END` and changes
+nothing (logged with ids only), so that nobody can continue a stranger's session, read its receipt or put
+their number on its report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -39,6 +45,8 @@ LANGUAGE_NAMES = [
     ("seh", "Cisena"),
     ("ny", "Cinyanja"),
 ]
+logger = logging.getLogger(__name__)
+
 NEXT_PAGE = "98"
 PREVIOUS_PAGE = "0"
 MAX_INPUT_CHARS = 200
@@ -360,10 +368,20 @@ def _lock_session(channel: Channel, request: Request) -> tuple[UssdSession, bool
         ), False
 
 
+def _same_phone(session: UssdSession, request: Request) -> bool:
+    """Whether `request` comes from the phone that opened `session` (any live index key: a rotation of
+    the index key may be under way)."""
+    return session.phone_index in crypto.blind_index_candidates(normalise.phone(request.phone))
+
+
 def respond(channel: Channel, request: Request) -> str:
     """The screen answering one USSD request; the session's new state commits before it is returned."""
     with transaction.atomic():
         session, created = _lock_session(channel, request)
+        if not created and not _same_phone(session, request):
+            logger.warning("intake.ussd_phone_mismatch channel=%s session=%s", channel.pk, session.pk)
+            with translation.override(session.language):
+                return end(_("This session has ended. Please dial again."))
         actor = audit.Actor(channel=f"ussd:{channel.pk}")
         if session.closed:
             with translation.override(session.language):

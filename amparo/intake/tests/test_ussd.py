@@ -20,6 +20,7 @@ from amparo.intake.models import Channel, Report, UssdSession
 from amparo.intake.providers import create_channel
 
 PHONE = "+258841234567"
+OTHER_PHONE = "+258849876543"
 RECEIPT = re.compile(r"(\d{4} \d{4} \d{4} \d{4})")
 
 
@@ -42,9 +43,15 @@ class Dialler:
     counter = 0
 
     def __init__(
-        self, client: Client, channel: Channel, session_id: str = "ATUid_1", cumulative: bool = True
+        self,
+        client: Client,
+        channel: Channel,
+        session_id: str = "ATUid_1",
+        cumulative: bool = True,
+        phone: str = PHONE,
     ) -> None:
         self.client = client
+        self.phone = phone
         self.channel = channel
         self.session_id = session_id
         self.cumulative = cumulative
@@ -54,7 +61,7 @@ class Dialler:
         form = {
             "sessionId": self.session_id,
             "serviceCode": "*458#",
-            "phoneNumber": PHONE,
+            "phoneNumber": self.phone,
             "networkCode": "64301",
             "text": text,
         }
@@ -292,6 +299,50 @@ def test_two_interleaved_sessions_do_not_mix(client: Client, channel: Channel) -
     forms = sorted(r.case.forms.get().form for r in Report.objects.select_related("case"))
     assert forms == ["grooming", "offer_for_images"]
     assert {r.language for r in Report.objects.all()} == {"pt", "en"}
+
+
+def test_a_session_id_from_another_phone_ends_neutrally_and_changes_nothing(
+    client: Client, channel: Channel, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner = Dialler(client, channel)
+    owner.dial()
+    owner.press("2")  # English
+    owner.press("1")  # report abuse
+    owner.press("2")  # what happened
+    stranger = Dialler(client, channel, phone=OTHER_PHONE)
+    stranger.inputs = list(owner.inputs)
+    before = UssdSession.objects.values().get()
+    with caplog.at_level("WARNING", logger="amparo.intake.ussd"):
+        screen = stranger.press("1")  # "yes, call me back" would put the stranger's number on the report
+    assert screen == "END This session has ended. Please dial again."
+    assert UssdSession.objects.values().get() == before
+    session = UssdSession.objects.get()
+    assert "intake.ussd_phone_mismatch" in caplog.text
+    assert f"session={session.pk}" in caplog.text
+    assert OTHER_PHONE[4:] not in caplog.text
+    assert PHONE[4:] not in caplog.text
+    # The owner's session carries on as if nothing happened, and the report calls the owner back.
+    assert "Who is affected?" in owner.press("1")
+    owner.press("2")
+    owner.press("1")
+    final = owner.press("1")
+    assert RECEIPT.search(final)
+    assert Report.objects.get().callback_phone == PHONE
+    # Once the receipt is given the stranger sees nothing of it either.
+    stranger.inputs = list(owner.inputs)
+    assert not RECEIPT.search(stranger.press("1"))
+
+
+def test_the_same_session_id_on_another_channel_is_another_session(client: Client, channel: Channel) -> None:
+    other = create_channel(
+        audit.Actor.system("tests"), name="USSD *459#", kind="ussd", provider="log", short_code="*459#"
+    )
+    first = Dialler(client, channel)
+    first.dial()
+    first.press("2")
+    second = Dialler(client, other)
+    assert "Emakhuwa" in second.dial()  # the language screen of a new session, not the first one's menu
+    assert UssdSession.objects.filter(session_id="ATUid_1").count() == 2
 
 
 def test_malformed_requests_are_refused(client: Client, channel: Channel) -> None:
