@@ -1,7 +1,10 @@
 """Forms of the public report (one form per step), the follow-up page, and the staff intake pages.
 
-The public steps carry what was already answered in one signed hidden field (`state`), never in the
-URL and never on the server until the last step is sent.
+The public steps carry what was already answered in one hidden field (`state`), never in the URL and
+never on the server until the last step is sent. The field is encrypted and authenticated (AES-256-GCM
+under a key derived from the secret key with HKDF): the page holds no readable answer (an offender's
+account name typed two steps earlier stays unreadable to whoever sees the page source or a proxy log of
+the body), and an altered or stale field starts the form again.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import time
 from typing import Any
 
 from django import forms as dj
-from django.core import signing
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -19,8 +22,9 @@ from amparo.cases.taxonomy import Form, Platform
 from amparo.core.models import Agency, District, Province
 from amparo.intake import actions, receipts
 from amparo.intake.models import ActionTaken, CallerType, WhoAffected
+from amparo.lib import envelope
 
-STATE_SALT = "amparo.intake.report.state"
+STATE_PURPOSE = "amparo.intake.report.state"
 STATE_MAX_AGE = 4 * 60 * 60  # a child may take a while; after that the form starts again
 
 # The taxonomy in plain words, one wording for each answer to "who is this about?" (codes stay the
@@ -100,18 +104,22 @@ PUBLIC_WHO = [
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
+def _state_keys() -> list[bytes]:
+    """The key sealing new state fields, then those of SECRET_KEY_FALLBACKS (a form begun before the
+    secret key was rotated can still be finished)."""
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return [envelope.derive_key(secret, STATE_PURPOSE) for secret in secrets]
+
+
 def dump_state(state: dict[str, Any]) -> str:
-    return signing.dumps(state, salt=STATE_SALT, compress=True)
+    return envelope.seal_token(_state_keys()[0], state, STATE_PURPOSE, int(time.time()))
 
 
 def load_state(token: str) -> dict[str, Any] | None:
-    """The answers carried so far, or None if the field was altered or is too old."""
+    """The answers carried so far, or None if the field was altered, made elsewhere or is too old."""
     if not token:
         return {}
-    try:
-        state = signing.loads(token, salt=STATE_SALT, max_age=STATE_MAX_AGE)
-    except signing.BadSignature:
-        return None
+    state = envelope.open_token(_state_keys(), token, STATE_PURPOSE, int(time.time()), STATE_MAX_AGE)
     return state if isinstance(state, dict) else None
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
 import re
+import time
+import zlib
 from typing import Any
 
 import pytest
@@ -15,7 +19,7 @@ from PIL import Image
 
 from amparo.cases.models import Case
 from amparo.core.models import Agency
-from amparo.intake import receipts
+from amparo.intake import forms, receipts
 from amparo.intake.models import Attachment, Channel, Report
 
 PAGE_BUDGET_BYTES = 30 * 1024
@@ -156,6 +160,74 @@ def test_an_altered_or_forged_state_starts_again_and_creates_nothing(client):
     assert response.status_code == 400
     assert Case.objects.count() == 0
     assert 'name="step" value="who"' in response.content.decode()
+
+
+def _readable_parts(token: str) -> str:
+    """Everything a reader of the page could get out of the state field without a key: each part of
+    it as text, base64-decoded, and zlib-inflated where that works (Django's signed format)."""
+    found = [token]
+    for part in re.split(r"[:.]", token):
+        try:
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        except ValueError:
+            continue
+        found.append(raw.decode("latin-1"))
+        with contextlib.suppress(zlib.error):
+            found.append(zlib.decompress(raw).decode("latin-1"))
+    return "\n".join(found)
+
+
+@pytest.mark.django_db
+def test_the_state_field_reveals_no_earlier_answer(client):
+    response = client.get("/report/")
+    for step in ("who", "what"):
+        response = client.post("/report/", {"state": state_of(response), "step": step, **ANSWERS[step]})
+    token = state_of(response)
+    assert "some.invented.account" not in response.content.decode()
+    readable = _readable_parts(token)
+    for answer in ("some.invented.account", "sextortion", "instagram", "who_affected"):
+        assert answer not in readable
+
+
+@pytest.mark.django_db
+def test_a_tampered_state_starts_the_form_again_with_a_message(client):
+    response = client.get("/report/")
+    response = client.post("/report/", {"state": state_of(response), "step": "who", **ANSWERS["who"]})
+    token = state_of(response)
+    flipped = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
+    response = client.post(
+        "/report/", {"state": flipped, "step": "what", **ANSWERS["what"]}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'name="step" value="who"' in page
+    assert "The form had expired or was changed, so it started again." in page
+
+
+@pytest.mark.django_db
+def test_a_stale_state_starts_the_form_again_and_creates_nothing(client, monkeypatch):
+    response = client.get("/report/")
+    for step in ("who", "what", "where"):
+        response = client.post("/report/", {"state": state_of(response), "step": step, **ANSWERS[step]})
+    state = state_of(response)
+    later = time.time() + forms.STATE_MAX_AGE + 1
+    monkeypatch.setattr(forms.time, "time", lambda: later)
+    response = client.post("/report/", {"state": state, "step": "send", **ANSWERS["send"]})
+    assert response.status_code == 400
+    assert 'name="step" value="who"' in response.content.decode()
+    assert Case.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_form_begun_before_the_secret_key_was_rotated_can_be_finished(client, settings):
+    response = client.get("/report/")
+    response = client.post("/report/", {"state": state_of(response), "step": "who", **ANSWERS["who"]})
+    state = state_of(response)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    response = client.post("/report/", {"state": state, "step": "what", **ANSWERS["what"]})
+    assert response.status_code == 200
+    assert 'name="step" value="where"' in response.content.decode()
 
 
 @pytest.mark.django_db
