@@ -207,6 +207,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # own form posts (with "no-referrer" they send "Origin: null", which fails the CSRF check).
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# How many reverse proxies we run in front of Amparo: the client's address is the one the outermost of
+# them saw (amparo.core.client); 0 ignores X-Forwarded-For, which anyone can send.
+AMPARO_TRUSTED_PROXIES = env_int("AMPARO_TRUSTED_PROXIES", 0, minimum=0)
 if env_bool("AMPARO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
@@ -231,8 +234,12 @@ CONTENT_SECURITY_POLICY = {
 OTP_TOTP_ISSUER = "Amparo"
 AXES_FAILURE_LIMIT = env_int("AMPARO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AMPARO_LOGIN_COOLOFF_MINUTES", 30, minimum=1) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# axes locks an address out across every user name; a user name gets a growing delay instead of a lock
+# (amparo.core.signin). Success does not reset the address's count (an attacker's own valid account would
+# reset it); it clears that user name's failures only.
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = False
+AXES_CLIENT_IP_CALLABLE = "amparo.core.client.client_address"
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False

@@ -34,7 +34,7 @@ from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amparo.cases.permissions import CasePermission
-from amparo.core import audit
+from amparo.core import audit, signin
 from amparo.core.actions import confirm_totp_enrolment, start_totp_enrolment
 from amparo.core.audit import CoreAudit
 from amparo.core.forms import TOTPCodeForm
@@ -67,10 +67,38 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @method_decorator(never_cache, name="dispatch")
 class LoginView(auth_views.LoginView):
-    """Django's sign-in with our template. django-axes counts failures and locks out (see settings)."""
+    """Django's sign-in with our template. django-axes counts failures and locks an address out; a user
+    name gets a growing delay instead, except in a browser where it signed in before (`core.signin`)."""
 
     template_name = "core/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = str(request.POST.get("username", ""))[:150]
+        wait = signin.username_wait_seconds(username)
+        if wait and not signin.known_device(request, username):
+            form = self.get_form()
+            minutes = math.ceil(wait / 60)
+            form.add_error(
+                None,
+                ngettext(
+                    "Too many unsuccessful attempts to sign in with this user name. Wait %(minutes)s minute, then try again.",
+                    "Too many unsuccessful attempts to sign in with this user name. Wait %(minutes)s minutes, then try again.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+            )
+            response = self.render_to_response(self.get_context_data(form=form))
+            response.status_code = 429
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        username = form.get_user().get_username()
+        signin.forget_failures(username)
+        signin.remember_device(response, username)
+        return response
 
     def get_success_url(self) -> str:
         url = super().get_success_url()

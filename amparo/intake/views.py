@@ -29,6 +29,7 @@ from amparo.cases.permissions import CasePermission
 from amparo.cases.policy import visible_cases
 from amparo.cases.workflow import Status, TransitionError
 from amparo.core import audit
+from amparo.core.client import client_address
 from amparo.core.policy import can
 from amparo.intake import actions, forms, receipts
 from amparo.intake.models import CaseLink, Channel, ChannelKind, Report
@@ -48,7 +49,7 @@ def _limit(name: str, default: int) -> int:
 
 def _client(request: HttpRequest) -> str:
     """What a per-client limit is keyed on. Only its keyed hash reaches the database (ratelimit)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return client_address(request) or "unknown"
 
 
 def _allowed(request: HttpRequest, scope: str, per_client: int, overall: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import re
 import stat
@@ -11,8 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
+from django.utils import timezone
 
+from amparo.core import signin
 from amparo.core.middleware import SIGNED_IN_AT
 from amparo.core.tests.test_web import sign_in
 
@@ -113,3 +117,101 @@ def test_data_directory_and_sqlite_files_are_created_private_under_a_loose_umask
         "amparo.sqlite3-wal 0o600",
         "",
     ]
+
+
+# ---------------------------------------------------------------------------
+# Item 4: client addresses behind the proxy, lock-out per address and per user name
+
+PASSWORD = "correct horse battery staple"  # make_user's default
+PROXY = {"REMOTE_ADDR": "10.0.0.5"}
+
+
+def _via_proxy(address: str) -> dict[str, str]:
+    return {**PROXY, "HTTP_X_FORWARDED_FOR": address, **EN}
+
+
+def _try(client: Client, username: str, password: str, **extra: str):  # noqa: ANN202
+    return client.post("/accounts/login/", {"username": username, "password": password}, **extra)
+
+
+@pytest.mark.django_db
+def test_behind_one_trusted_proxy_each_client_has_its_own_lock_out(settings, make_user) -> None:
+    settings.AMPARO_TRUSTED_PROXIES = 1
+    user = make_user("investigator")
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        _try(Client(), "someone-else", "wrong password", **_via_proxy("203.0.113.9"))
+    assert _try(Client(), user.username, PASSWORD, **_via_proxy("203.0.113.9")).status_code == 429
+    assert _try(Client(), user.username, PASSWORD, **_via_proxy("198.51.100.7")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_without_trusted_proxies_a_forwarded_for_header_changes_nothing(settings, make_user) -> None:
+    settings.AMPARO_TRUSTED_PROXIES = 0
+    user = make_user("investigator")
+    for n in range(settings.AXES_FAILURE_LIMIT):  # a new forged address each time
+        _try(Client(), "someone-else", "wrong password", **_via_proxy(f"203.0.113.{n + 1}"))
+    assert _try(Client(), user.username, PASSWORD, **_via_proxy("198.51.100.7")).status_code == 429
+
+
+@pytest.mark.django_db
+def test_one_address_is_locked_out_across_user_names(settings, make_user) -> None:
+    user = make_user("investigator")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        _try(Client(), f"guess-{n}", "wrong password", REMOTE_ADDR="203.0.113.9", **EN)
+    response = _try(Client(), user.username, PASSWORD, REMOTE_ADDR="203.0.113.9", **EN)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in Client().session
+
+
+@pytest.mark.django_db
+def test_failures_for_one_user_name_from_many_addresses_slow_it_down_without_locking_it(
+    settings, make_user
+) -> None:
+    user = make_user("investigator")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        _try(Client(), user.username, "wrong password", REMOTE_ADDR=f"203.0.113.{n + 1}", **EN)
+    response = _try(Client(), user.username, PASSWORD, REMOTE_ADDR="198.51.100.7", **EN)
+    assert response.status_code == 429
+    assert "Wait 1 minute, then try again." in response.content.decode()
+    # The delay passes: the right password works again from anywhere.
+    AccessAttempt.objects.filter(username=user.username).update(
+        attempt_time=timezone.now() - dt.timedelta(seconds=61)
+    )
+    client = Client()
+    assert _try(client, user.username, PASSWORD, REMOTE_ADDR="198.51.100.7", **EN).status_code == 302
+    assert not AccessAttempt.objects.filter(username=user.username).exists()
+
+
+@pytest.mark.django_db
+def test_the_delay_per_user_name_doubles_with_each_failure_up_to_fifteen_minutes(settings, make_user) -> None:
+    user = make_user("investigator")
+    AccessAttempt.objects.create(
+        username=user.username,
+        ip_address="203.0.113.1",
+        user_agent="x",
+        failures_since_start=settings.AXES_FAILURE_LIMIT + 3,
+        attempt_time=timezone.now(),
+        get_data="",
+        post_data="",
+        http_accept="",
+        path_info="",
+    )
+    assert 7 * 60 < signin.username_wait_seconds(user.username) <= 8 * 60
+    AccessAttempt.objects.filter(username=user.username).update(failures_since_start=100)
+    assert 14 * 60 < signin.username_wait_seconds(user.username) <= 15 * 60
+
+
+@pytest.mark.django_db
+def test_a_browser_where_the_user_signed_in_before_is_not_slowed_by_someone_elses_failures(
+    settings, make_user
+) -> None:
+    user = make_user("investigator")
+    own = Client()
+    assert _try(own, user.username, PASSWORD, REMOTE_ADDR="198.51.100.7", **EN).status_code == 302
+    own.post("/accounts/logout/")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        _try(Client(), user.username, "wrong password", REMOTE_ADDR=f"203.0.113.{n + 1}", **EN)
+    assert _try(Client(), user.username, PASSWORD, REMOTE_ADDR="198.51.100.8", **EN).status_code == 429
+    assert _try(own, user.username, PASSWORD, REMOTE_ADDR="198.51.100.7", **EN).status_code == 302
+    assert signin.DEVICE_COOKIE in own.cookies
+    assert user.username not in own.cookies[signin.DEVICE_COOKIE].value

@@ -364,6 +364,19 @@ def test_reports_from_one_client_are_rate_limited(client, monkeypatch):
     assert other_client.status_code == 200
 
 
+@pytest.mark.django_db
+def test_behind_the_proxy_each_client_has_its_own_report_limit(client, monkeypatch, settings):
+    settings.AMPARO_TRUSTED_PROXIES = 1
+    monkeypatch.setenv("AMPARO_WEB_REPORTS_PER_CLIENT_HOUR", "1")
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    assert walk(client, HTTP_X_FORWARDED_FOR="203.0.113.9", **proxy).status_code == 200
+    assert walk(client, HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy).status_code == 200
+    # A client that writes its own X-Forwarded-For still counts as itself (the proxy appends its address).
+    forged = walk(client, HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.9", **proxy)
+    assert forged.status_code == 429
+    assert Case.objects.count() == 2
+
+
 STEP_FIELDS = {
     "who": ["who_affected", "immediate_danger"],
     "what": ["forms", "platforms", "link_or_account", "incident_when"],
