@@ -300,7 +300,9 @@ def main() -> None:
         def bare(client: httpx.Client, i: int) -> int:
             return client.post(base + "/bench/bare").status_code
 
-        sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
+        # The callback URLs carry the channel's webhook secret in their query string.
+        sms_secret = channel["webhooks"]["sms_inbound"].split("?", 1)[1]
+        sms_url = f"{base}/channels/{channel['id']}/sms/inbound?{sms_secret}"
 
         def sms(client: httpx.Client, i: int) -> int:
             form = {
@@ -331,7 +333,8 @@ def main() -> None:
                 return 599  # answered, but without a receipt: not a report
             return response.status_code
 
-        ussd_url = f"{base}/channels/{ussd_channel['id']}/ussd"
+        ussd_secret = ussd_channel["webhooks"]["ussd"].split("?", 1)[1]
+        ussd_url = f"{base}/channels/{ussd_channel['id']}/ussd?{ussd_secret}"
 
         def ussd(client: httpx.Client, i: int) -> int:
             form = {"sessionId": f"ATUid_{uuid.uuid4().hex}", "serviceCode": "*458#",

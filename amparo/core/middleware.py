@@ -22,8 +22,20 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+# The WSGI environ key where the route name is left for the access log (gunicorn: `%({amparo.route}e)s`).
+ROUTE_ENVIRON_KEY = "amparo.route"
+
+
+def route_name(request: HttpRequest) -> str:
+    """The name of the route a request matched ("intake:ussd"), or "-": what logs write instead of the
+    path, which may hold a secret (a channel's id) or a reference."""
+    match = getattr(request, "resolver_match", None)
+    return (match.view_name or "-") if match is not None else "-"
+
+
 class RequestIdMiddleware:
-    """Gives every request an id (a sane incoming X-Request-ID is kept) for logs and audit entries."""
+    """Gives every request an id (a sane incoming X-Request-ID is kept) for logs and audit entries, and
+    leaves the route name in the WSGI environ for the access log."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -38,12 +50,22 @@ class RequestIdMiddleware:
         finally:
             _request_id.reset(token)
         response["X-Request-ID"] = rid
+        request.META[ROUTE_ENVIRON_KEY] = route_name(request)
         return response
 
 
 class RequestIdLogFilter(logging.Filter):
+    """Adds the request id to every record, and replaces the path in Django's request log lines
+    ("Not Found: /channels/<id>/ussd", "Forbidden (CSRF cookie not set.): /report/") by the route name."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id() or "-"
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
+            path, full = request.path, request.get_full_path()
+            record.args = tuple(
+                route_name(request) if arg in (path, full, request.path_info) else arg for arg in record.args
+            )
         return True
 
 

@@ -233,8 +233,10 @@ def create_channel(
             routing_agency=routing_agency,
             languages=languages,
             active=active,
+            webhook_secret=new_webhook_secret(),
         )
         fields = ["name", "kind", "provider", "short_code", "routing_agency", "languages", "active"]
+        fields.append("webhook_secret")
         audit.record(
             actor, ChannelAudit.CHANNEL_CREATE, channel, fields + (["credentials"] if credentials else [])
         )
@@ -251,3 +253,51 @@ def set_channel_active(actor: object, channel: Channel, active: bool) -> None:
         Channel.objects.filter(pk=channel.pk).update(active=active)
         audit.record(actor, ChannelAudit.CHANNEL_UPDATE, channel, ["active"])
     channel.active = active
+
+
+def new_webhook_secret() -> str:
+    """A random token for a channel's callback URLs (256 bits, URL-safe)."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+def rotate_webhook_secret(actor: object, channel: Channel) -> str:
+    """Give `channel` a new webhook secret (audited: the field name only) and return it. The old one stops
+    working at once in this process and within `webhooks.CHANNEL_CACHE_SECONDS` in the others."""
+    from django.db import transaction
+
+    from amparo.core import audit
+    from amparo.intake import webhooks
+    from amparo.intake.models import ChannelAudit
+
+    secret = new_webhook_secret()
+    with transaction.atomic():
+        channel.webhook_secret = secret
+        channel.save(update_fields=["webhook_secret"])
+        audit.record(actor, ChannelAudit.CHANNEL_UPDATE, channel, ["webhook_secret"])
+    webhooks.forget_channels()
+    return secret
+
+
+def set_webhook_allow(actor: object, channel: Channel, cidrs: list[str]) -> list[str]:
+    """Accept `channel`'s webhooks only from these networks (an empty list: from anywhere). Each CIDR is
+    checked; a bad one raises ValidationError naming it. Returns the normalised list."""
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from amparo.core import audit
+    from amparo.intake import webhooks
+    from amparo.intake.models import ChannelAudit
+    from amparo.lib.forwarded import parse_networks
+
+    try:
+        networks = [str(net) for net in parse_networks(cidrs)]
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    with transaction.atomic():
+        channel.webhook_allow = networks
+        channel.save(update_fields=["webhook_allow"])
+        audit.record(actor, ChannelAudit.CHANNEL_UPDATE, channel, ["webhook_allow"])
+    webhooks.forget_channels()
+    return networks

@@ -1,10 +1,15 @@
 """Provider-facing endpoints: SMS inbound, SMS delivery reports and USSD (Africa's Talking formats).
 
-Each is CSRF-exempt (providers cannot hold a token: the channel's random UUID in the path is the
-shared secret), POST only, refuses bodies over `MAX_BODY_BYTES` before reading them, validates every
-field strictly, and is rate-limited per channel and per phone (keyed hash). An unknown or inactive
-channel id gives a bare 404. Responses carry no personal data and no detail of what went wrong
-beyond the status code.
+Each is CSRF-exempt (providers cannot hold a CSRF token), POST only, refuses bodies over `MAX_BODY_BYTES`
+before reading them, and is authenticated per channel: the callback URL carries the channel's webhook
+secret in its query string (`?token=…`, compared in constant time; Africa's Talking cannot sign its
+callbacks, so the secret travels in the URL we give it), and a channel may restrict its source addresses
+(`webhook_allow`, CIDRs, the client address taken behind `AMPARO_TRUSTED_PROXIES`). An unknown or inactive
+channel, a missing or wrong token, or a refused address all give the same bare 404 and write nothing
+(not even a rate-limit bucket). Then every field is validated strictly, and requests are rate-limited per
+channel and per phone (keyed hash). Responses carry no personal data and no detail of what went wrong
+beyond the status code. The access logs write the route name, never the path or the query string
+(`amparo serve`'s gunicorn format and `core.middleware.RouteLogFilter`).
 
 The SMS webhook answers 200 only after the inbound message and the task that processes it have
 committed (`sms.accept`); the worker then moves the conversation on, files any report and queues the
@@ -21,19 +26,23 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from amparo.core.client import client_address
 from amparo.intake import conf, ratelimit, sms, ussd
 from amparo.intake.models import Channel, ChannelKind
-from amparo.lib import normalise
+from amparo.lib import forwarded, normalise
 
 logger = logging.getLogger(__name__)
 
+TOKEN_PARAMETER = "token"  # noqa: S105  (the name of the query parameter, not a secret)
 MAX_BODY_BYTES = 64 * 1024
 MAX_SMS_CHARS = 5000
 MAX_USSD_TEXT_CHARS = 2000
@@ -139,7 +148,8 @@ def provider_endpoint(kind: str) -> Callable[[Callable[..., HttpResponse]], Call
             if length > MAX_BODY_BYTES:
                 return _plain("", 413)
             channel = _channel(channel_id, kind)
-            if channel is None:  # a bare 404: not the site's page, which would echo the address
+            if channel is None or not _authentic(request, channel):
+                # A bare 404: not the site's page, which would echo the address.
                 return _plain("", 404)
             # Each bucket is checked in its own short transaction: holding a channel-wide row lock for
             # the whole request would serialise every request of the channel (on PostgreSQL).
@@ -156,6 +166,23 @@ def provider_endpoint(kind: str) -> Callable[[Callable[..., HttpResponse]], Call
         return wrapped
 
     return decorate
+
+
+def _authentic(request: HttpRequest, channel: Channel) -> bool:
+    """The request carries the channel's webhook secret and comes from an allowed address."""
+    token = request.GET.get(TOKEN_PARAMETER, "")
+    if not channel.webhook_secret or not constant_time_compare(token, channel.webhook_secret):
+        logger.info("intake.webhook_refused channel=%s reason=token", channel.pk)
+        return False
+    if channel.webhook_allow and not forwarded.address_in(client_address(request), channel.webhook_allow):
+        logger.info("intake.webhook_refused channel=%s reason=address", channel.pk)
+        return False
+    return True
+
+
+def webhook_query(channel: Channel) -> str:
+    """The query string a provider must add to the channel's callback URLs."""
+    return "?" + urlencode({TOKEN_PARAMETER: channel.webhook_secret})
 
 
 def _phone_allowed(kind: str, channel: Channel, phone: str) -> bool:

@@ -33,3 +33,26 @@ def client_address(remote_addr: str, forwarded_for: str, trusted: int) -> str:
     if len(chain) <= trusted:
         return remote_addr
     return _address(chain[-(trusted + 1)]) or remote_addr
+
+
+def parse_networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Networks from CIDR strings ("196.201.214.0/24", a bare address is a /32 or /128); a malformed one
+    raises ValueError naming it."""
+    networks = []
+    for raw in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(raw.strip(), strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{raw.strip()!r} is not an address or a network in CIDR form (e.g. 196.201.214.0/24)."
+            ) from None
+    return networks
+
+
+def address_in(address: str, cidrs: list[str]) -> bool:
+    """Whether `address` lies in one of `cidrs` (stored, already checked)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in parse_networks(cidrs) if net.version == ip.version)

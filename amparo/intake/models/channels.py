@@ -61,8 +61,11 @@ class Provider(models.TextChoices):
 
 
 class Channel(models.Model):
-    """One way in for reports. The primary key is a random UUID4 and doubles as the secret part of
-    the channel's webhook URLs, so that nobody can post to a channel whose address they were not given."""
+    """One way in for reports. A provider's webhook names the channel by its random UUID4 and proves it
+    was given the address with `webhook_secret`, a random token in the callback URL's query string
+    (Africa's Talking posts form-encoded callbacks to a URL we configure, so it cannot sign them). The
+    token is rotatable (`amparo channels rotate-secret`); a channel without one accepts no webhook.
+    `webhook_allow` optionally restricts the source addresses (CIDRs, behind the trusted proxies)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(_("name"), max_length=80)
@@ -80,6 +83,8 @@ class Channel(models.Model):
     )
     languages = models.JSONField(_("languages offered"), default=list, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    webhook_secret = EncryptedTextField(_("webhook secret"))
+    webhook_allow = models.JSONField(_("webhook source addresses (CIDRs)"), default=list, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

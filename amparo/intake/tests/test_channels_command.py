@@ -39,11 +39,17 @@ def test_list_json_prints_kind_provider_and_webhook_urls(monkeypatch: pytest.Mon
     by_kind = {c["kind"]: c for c in data["channels"]}
     assert by_kind["sms"]["provider"] == "log"
     assert by_kind["sms"]["routing_agency"] == "linha-fala-crianca"
+    sms.refresh_from_db()
+    ussd.refresh_from_db()
     assert by_kind["sms"]["webhooks"] == {
-        "sms_inbound": f"https://amparo.gov.mz/channels/{sms.pk}/sms/inbound",
-        "sms_delivery": f"https://amparo.gov.mz/channels/{sms.pk}/sms/delivery",
+        "sms_inbound": f"https://amparo.gov.mz/channels/{sms.pk}/sms/inbound?token={sms.webhook_secret}",
+        "sms_delivery": f"https://amparo.gov.mz/channels/{sms.pk}/sms/delivery?token={sms.webhook_secret}",
     }
-    assert by_kind["ussd"]["webhooks"] == {"ussd": f"https://amparo.gov.mz/channels/{ussd.pk}/ussd"}
+    assert by_kind["ussd"]["webhooks"] == {
+        "ussd": f"https://amparo.gov.mz/channels/{ussd.pk}/ussd?token={ussd.webhook_secret}"
+    }
+    assert len(sms.webhook_secret) >= 43  # 256 random bits
+    assert sms.webhook_secret != ussd.webhook_secret
 
 
 def test_list_table_names_every_channel() -> None:
@@ -99,3 +105,44 @@ def test_deactivate_stops_the_channel() -> None:
 def test_periodic_subcommands_report_counts_as_json() -> None:
     assert json.loads(run("send_due", "--json")) == {"attempted": 0}
     assert json.loads(run("expire_ussd_sessions", "--json")) == {"closed": 0}
+
+
+def test_rotate_secret_prints_new_urls_the_old_ones_stop_working_and_the_secret_is_never_audited(
+    client, caplog: pytest.LogCaptureFixture
+) -> None:
+    from amparo.intake.webhooks import webhook_query
+
+    sms, _ussd = seed_demo_channels()
+    old_query = webhook_query(sms)
+    form = {"from": "+258841234567", "text": "Ola", "id": "ATXid_1", "to": "1458"}
+    with caplog.at_level("DEBUG"):
+        out = run("rotate-secret", str(sms.pk))
+    sms.refresh_from_db()
+    assert f"sms/inbound?token={sms.webhook_secret}" in out
+    assert sms.webhook_secret not in caplog.text
+    assert client.post(f"/channels/{sms.pk}/sms/inbound{old_query}", form).status_code == 404
+    assert client.post(f"/channels/{sms.pk}/sms/inbound{webhook_query(sms)}", form).status_code == 200
+    entry = AuditEntry.objects.filter(action=ChannelAudit.CHANNEL_UPDATE).get()
+    assert entry.fields == ["webhook_secret"]
+    assert sms.webhook_secret not in json.dumps(list(AuditEntry.objects.values()), default=str)
+
+
+def test_a_channel_without_a_secret_says_how_to_get_one() -> None:
+    sms, _ussd = seed_demo_channels()
+    Channel.objects.filter(pk=sms.pk).update(webhook_secret="")
+    out = run("list")
+    assert f"amparo channels rotate-secret {sms.pk}" in out
+
+
+def test_allow_from_checks_each_network_and_any_clears_the_list() -> None:
+    sms, _ussd = seed_demo_channels()
+    with pytest.raises(CommandError, match="'196.201.214.0/33' is not an address or a network"):
+        run("allow-from", str(sms.pk), "196.201.214.0/33")
+    assert "196.201.214.0/24, 2001:db8::/32" in run(
+        "allow-from", str(sms.pk), "196.201.214.0/24,2001:db8::/32"
+    )
+    sms.refresh_from_db()
+    assert sms.webhook_allow == ["196.201.214.0/24", "2001:db8::/32"]
+    assert "any address" in run("allow-from", str(sms.pk), "any")
+    sms.refresh_from_db()
+    assert sms.webhook_allow == []

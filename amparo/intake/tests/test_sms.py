@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from amparo.cases.models import Case
 from amparo.core import audit
-from amparo.core.models import Agency, Province
+from amparo.core.models import Agency, AuditEntry, Province
 from amparo.intake import gsm, receipts, sms, tasks
 from amparo.intake.actions import STATUS_TEXT
 from amparo.intake.models import (
@@ -26,12 +26,14 @@ from amparo.intake.models import (
     MessageDirection,
     OutboundMessage,
     OutboundStatus,
+    RateBucket,
     Report,
     ReporterMessage,
     SmsConversation,
 )
-from amparo.intake.providers import create_channel
+from amparo.intake.providers import create_channel, set_webhook_allow
 from amparo.intake.tests.test_providers import FakeProvider, at_success, fake_provider  # noqa: F401
+from amparo.intake.webhooks import webhook_query
 
 PHONE = "+258841234567"
 OTHER_PHONE = "+258829876543"
@@ -76,7 +78,9 @@ class Phone:
             "linkId": f"SampleLinkId{Phone.counter}",
         }
         with self.capture(execute=True):
-            response = self.client.post(f"/channels/{self.channel.pk}/sms/inbound", form)
+            response = self.client.post(
+                f"/channels/{self.channel.pk}/sms/inbound{webhook_query(self.channel)}", form
+            )
         return response.status_code
 
 
@@ -322,7 +326,9 @@ def test_delivery_report_marks_delivered_and_erases_the_number(
         "networkCode": "64301",
         "retryCount": "0",
     }
-    assert client.post(f"/channels/{channel.pk}/sms/delivery", form).status_code == 200
+    assert (
+        client.post(f"/channels/{channel.pk}/sms/delivery{webhook_query(channel)}", form).status_code == 200
+    )
     msg.refresh_from_db()
     assert msg.status == OutboundStatus.DELIVERED
     assert msg.recipient == ""
@@ -343,16 +349,59 @@ def test_failed_delivery_records_the_reason(
         "failureReason": "AbsentSubscriber",
         "phoneNumber": PHONE,
     }
-    assert client.post(f"/channels/{channel.pk}/sms/delivery", form).status_code == 200
+    assert (
+        client.post(f"/channels/{channel.pk}/sms/delivery{webhook_query(channel)}", form).status_code == 200
+    )
     msg = OutboundMessage.objects.get()
     assert msg.status == OutboundStatus.FAILED
     assert msg.failure_reason == "AbsentSubscriber"
 
 
 def test_delivery_report_for_unknown_id_is_acknowledged_and_ignored(client: Client, channel: Channel) -> None:
-    response = client.post(f"/channels/{channel.pk}/sms/delivery", {"id": "nope", "status": "Success"})
+    response = client.post(
+        f"/channels/{channel.pk}/sms/delivery{webhook_query(channel)}", {"id": "nope", "status": "Success"}
+    )
     assert response.status_code == 200
     assert not OutboundMessage.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", "?tok=x"])
+def test_a_webhook_without_the_channels_secret_is_a_bare_404_and_writes_nothing(
+    client: Client, channel: Channel, query: str
+) -> None:
+    form = {"from": PHONE, "text": "Ola", "id": "ATXid_forged", "to": "1458"}
+    before = {model: model.objects.count() for model in (InboundMessage, RateBucket, AuditEntry)}
+    for route in ("sms/inbound", "sms/delivery"):
+        response = client.post(f"/channels/{channel.pk}/{route}{query}", form)
+        assert response.status_code == 404
+        assert response.content == b""
+    assert {model: model.objects.count() for model in before} == before
+
+
+def test_a_webhook_from_outside_the_channels_networks_is_a_bare_404(
+    client: Client, channel: Channel, settings
+) -> None:
+    settings.AMPARO_TRUSTED_PROXIES = 1
+    set_webhook_allow(audit.Actor.system("tests"), channel, ["196.201.214.0/24"])
+    url = f"/channels/{channel.pk}/sms/inbound{webhook_query(channel)}"
+    form = {"from": PHONE, "text": "Ola", "to": "1458"}
+    outside = client.post(
+        url, {**form, "id": "ATXid_1"}, REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9"
+    )
+    assert outside.status_code == 404
+    forged = client.post(
+        url,
+        {**form, "id": "ATXid_2"},
+        REMOTE_ADDR="10.0.0.5",
+        HTTP_X_FORWARDED_FOR="196.201.214.20, 203.0.113.9",
+    )
+    assert forged.status_code == 404
+    assert not InboundMessage.objects.exists()
+    inside = client.post(
+        url, {**form, "id": "ATXid_3"}, REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="196.201.214.20"
+    )
+    assert inside.status_code == 200
+    assert InboundMessage.objects.count() == 1
 
 
 def test_unknown_or_inactive_channel_is_a_bare_404(client: Client, channel: Channel) -> None:
@@ -360,7 +409,7 @@ def test_unknown_or_inactive_channel_is_a_bare_404(client: Client, channel: Chan
     missing = client.post("/channels/7b0c4a3e-1111-4c2b-9a55-0123456789ab/sms/inbound", form)
     assert missing.status_code == 404
     Channel.objects.filter(pk=channel.pk).update(active=False)
-    inactive = client.post(f"/channels/{channel.pk}/sms/inbound", form)
+    inactive = client.post(f"/channels/{channel.pk}/sms/inbound{webhook_query(channel)}", form)
     assert inactive.status_code == 404
     assert str(channel.pk) not in inactive.content.decode()
     assert not InboundMessage.objects.exists()
@@ -369,11 +418,11 @@ def test_unknown_or_inactive_channel_is_a_bare_404(client: Client, channel: Chan
 def test_ussd_channel_id_is_not_an_sms_endpoint(client: Client, channel: Channel) -> None:
     Channel.objects.filter(pk=channel.pk).update(kind="ussd")
     form = {"from": PHONE, "text": "oi", "id": "x1"}
-    assert client.post(f"/channels/{channel.pk}/sms/inbound", form).status_code == 404
+    assert client.post(f"/channels/{channel.pk}/sms/inbound{webhook_query(channel)}", form).status_code == 404
 
 
 def test_webhook_refuses_get_oversized_and_malformed(client: Client, channel: Channel) -> None:
-    url = f"/channels/{channel.pk}/sms/inbound"
+    url = f"/channels/{channel.pk}/sms/inbound{webhook_query(channel)}"
     assert client.get(url).status_code == 405
     assert client.post(url, {"from": PHONE, "text": "x" * 70_000, "id": "big"}).status_code == 413
     assert client.post(url, {"text": "oi", "id": "a"}).status_code == 400
@@ -430,7 +479,8 @@ def test_no_phone_number_is_stored_in_clear_anywhere(
     complete_report(a, callback=True)
     a.send("STATUS 1111 2222 3333 4444")
     client.post(
-        f"/channels/{channel.pk}/sms/delivery", {"id": "ATXid_1", "status": "Success", "phoneNumber": PHONE}
+        f"/channels/{channel.pk}/sms/delivery{webhook_query(channel)}",
+        {"id": "ATXid_1", "status": "Success", "phoneNumber": PHONE},
     )
     needles = ["841234567", "84 123 4567", "84-123-4567"]
     leaks = [table for table, row in _raw_rows() if any(n in row for n in needles)]

@@ -18,6 +18,7 @@ from amparo.intake import sms, tasks
 from amparo.intake.models import Channel, InboundMessage, OutboundMessage, Report
 from amparo.intake.tests.test_providers import FakeProvider, at_success, fake_provider  # noqa: F401
 from amparo.intake.tests.test_sms import PHONE, channel  # noqa: F401
+from amparo.intake.webhooks import webhook_query
 
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
 
@@ -39,7 +40,7 @@ def post(client: Client, channel: Channel, text: str, message_id: str) -> int:  
         "id": message_id,
         "linkId": "",
     }
-    return client.post(f"/channels/{channel.pk}/sms/inbound", form).status_code
+    return client.post(f"/channels/{channel.pk}/sms/inbound{webhook_query(channel)}", form).status_code
 
 
 def raw_sender_column() -> list[str]:

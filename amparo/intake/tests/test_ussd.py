@@ -18,6 +18,7 @@ from amparo.core.models import Agency, District, Province
 from amparo.intake import gsm, receipts, ussd
 from amparo.intake.models import Channel, Report, UssdSession
 from amparo.intake.providers import create_channel
+from amparo.intake.webhooks import webhook_query
 
 PHONE = "+258841234567"
 OTHER_PHONE = "+258849876543"
@@ -65,7 +66,7 @@ class Dialler:
             "networkCode": "64301",
             "text": text,
         }
-        response = self.client.post(f"/channels/{self.channel.pk}/ussd", form)
+        response = self.client.post(f"/channels/{self.channel.pk}/ussd{webhook_query(self.channel)}", form)
         return response.status_code, response.content.decode("utf-8")
 
     def dial(self) -> str:
@@ -346,7 +347,7 @@ def test_the_same_session_id_on_another_channel_is_another_session(client: Clien
 
 
 def test_malformed_requests_are_refused(client: Client, channel: Channel) -> None:
-    url = f"/channels/{channel.pk}/ussd"
+    url = f"/channels/{channel.pk}/ussd{webhook_query(channel)}"
     good = {
         "sessionId": "ATUid_x",
         "serviceCode": "*458#",

@@ -13,6 +13,7 @@ from amparo.core import audit
 from amparo.core.models import Agency
 from amparo.intake.models import Channel
 from amparo.intake.providers import create_channel
+from amparo.intake.webhooks import webhook_query
 
 PHONE = "+258841234567"
 MAPUTO = zoneinfo.ZoneInfo("Africa/Maputo")
@@ -48,7 +49,9 @@ class Phone:
             "id": message_id or f"ATXid_o{Phone.counter}",
         }
         with self.capture(execute=True):
-            return self.client.post(f"/channels/{self.channel.pk}/sms/inbound", form).status_code
+            return self.client.post(
+                f"/channels/{self.channel.pk}/sms/inbound{webhook_query(self.channel)}", form
+            ).status_code
 
 
 def maputo(days_ahead: int, hour: int, minute: int = 0) -> dt.datetime:

@@ -12,6 +12,7 @@ from django.utils import translation
 from amparo.core.models import AuditEntry
 from amparo.intake.models import OutboundMessage, OutboundStatus, Report, SmsConversation
 from amparo.intake.tests.test_providers import FakeProvider, at_success
+from amparo.intake.webhooks import webhook_query
 from amparo.outreach import seed, subscriptions, tasks
 from amparo.outreach.models import Audience, Dispatch, Subscriber, SubscriberState
 from amparo.outreach.tests.helpers import PHONE, SYSTEM, Phone, approve_all, make_sms_channel, maputo
@@ -198,7 +199,12 @@ def test_delivery_reports_feed_the_campaign_statistics(
     fake_provider.answer(201, at_success("ATXid_series_1"))
     tasks.send_due(maputo(1, 9, 0))
     form = {"id": "ATXid_series_1", "status": "Success", "phoneNumber": PHONE}
-    assert client.post(f"/channels/{phone.channel.pk}/sms/delivery", form).status_code == 200
+    assert (
+        client.post(
+            f"/channels/{phone.channel.pk}/sms/delivery{webhook_query(phone.channel)}", form
+        ).status_code
+        == 200
+    )
     message = OutboundMessage.objects.get(pk=Dispatch.objects.get().message_id)
     assert message.status == OutboundStatus.DELIVERED
     with translation.override("en"):
@@ -235,7 +241,12 @@ def test_a_parar_delivered_out_of_order_still_stops(phone: Phone, fake_provider:
     earlier = (timezone.now() - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S.%f")
     form = {"from": PHONE, "to": "1458", "text": "PARAR", "date": earlier, "id": "ATXid_late_stop"}
     with phone.capture(execute=True):
-        assert phone.client.post(f"/channels/{phone.channel.pk}/sms/inbound", form).status_code == 200
+        assert (
+            phone.client.post(
+                f"/channels/{phone.channel.pk}/sms/inbound{webhook_query(phone.channel)}", form
+            ).status_code
+            == 200
+        )
     assert Subscriber.objects.get().state == SubscriberState.STOPPED
     assert tasks.send_due(maputo(1, 9, 0)) == 0
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from amparo.core.models import Agency, AuditEntry
 from amparo.intake.providers import create_channel
+from amparo.intake.webhooks import webhook_query
 from amparo.outreach import actions, seed, tasks
 from amparo.outreach.models import ContentStatus, Format, Subscriber, SubscriberState, Translation
 from amparo.outreach.tests.helpers import SYSTEM, maputo
@@ -96,7 +97,7 @@ def test_a_retired_translation_cannot_be_edited(item, make_user) -> None:  # noq
 
 def _ussd(client: Client, channel, session: str, text: str) -> str:  # noqa: ANN001
     form = {"sessionId": session, "serviceCode": "*123#", "phoneNumber": "+258841112223", "text": text}
-    return client.post(f"/channels/{channel.pk}/ussd", form).content.decode()
+    return client.post(f"/channels/{channel.pk}/ussd{webhook_query(channel)}", form).content.decode()
 
 
 def test_nothing_unapproved_reaches_any_channel(client: Client, make_user, monkeypatch) -> None:  # noqa: ANN001

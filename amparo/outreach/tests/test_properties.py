@@ -22,6 +22,7 @@ from amparo.intake.hooks import UssdContext
 from amparo.intake.models import Channel
 from amparo.intake.providers import create_channel
 from amparo.intake.tests.test_providers import FakeProvider
+from amparo.intake.webhooks import webhook_query
 from amparo.lib import normalise
 from amparo.outreach import keywords, seed, tasks, ussd
 from amparo.outreach.models import Audience, Dispatch, Subscriber, SubscriberState
@@ -129,7 +130,7 @@ def test_after_stop_nothing_is_sent_whatever_was_sent_before(
 
 def _ussd(client: Client, channel: Channel, session: str, number: str, text: str) -> str:
     form = {"sessionId": session, "serviceCode": "*458#", "phoneNumber": number, "text": text}
-    response = client.post(f"/channels/{channel.pk}/ussd", form)
+    response = client.post(f"/channels/{channel.pk}/ussd{webhook_query(channel)}", form)
     assert response.status_code == 200
     body = response.content.decode()
     assert body.startswith(("CON ", "END ")), body

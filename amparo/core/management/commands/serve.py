@@ -8,8 +8,9 @@ SMS conversations and replies, notifications) and one for the `periodic` queue (
 them long). If a child stops on its own, the others are stopped too and the exit status is 1, so that
 systemd (or whatever runs us) restarts them together.
 
-The access log has the method, the path without its query string, the status, the duration and the
-request id: no client address, query string, referrer or user agent.
+The access log has the method, the route name (never the path, which may carry a channel's id, nor the
+query string, which may carry a webhook secret), the status, the duration and the request id: no client
+address, referrer or user agent.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from amparo.core import health, schedule
 
-ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(M)sms rid=%({x-request-id}o)s'
+ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({amparo.route}e)s" %(s)s %(M)sms rid=%({x-request-id}o)s'
 GRACEFUL_TIMEOUT = 20  # seconds gunicorn gives requests in flight; the worker finishes its task
 STOP_TIMEOUT = GRACEFUL_TIMEOUT + 5  # then we kill what is left
 READY_TIMEOUT = 30

@@ -4,12 +4,18 @@
     amparo channels add --kind sms --provider africastalking --name "Linha 1458" --short-code 1458 \\
         --agency linha-fala-crianca --languages pt,en --credentials-file /run/secrets/at.json
     amparo channels deactivate <channel id>
+    amparo channels rotate-secret <channel id> [--json]   a new webhook secret; prints the new callback URLs
+    amparo channels allow-from <channel id> 196.201.214.0/24,… | any   accept webhooks only from these networks
     amparo channels send_due [--json]         retry outgoing SMS whose back-off has passed
     amparo channels expire_ussd_sessions [--json]   close stale USSD sessions (partial reports on consent)
 
 Credentials are read from a JSON file (never from the command line, where other users could see
 them): `{"username": "...", "api_key": "..."}` for Africa's Talking, `{"url": "...", "username": "...",
 "password": "..."}` for a generic gateway. Webhook URLs use `AMPARO_PUBLIC_BASE_URL`.
+
+The webhook URLs printed here carry the channel's webhook secret (`?token=…`): they are shown only to the
+operator running the command (on its standard output), never logged or audited. Give them to the
+provider, and run `rotate-secret` if one may have leaked.
 """
 
 from __future__ import annotations
@@ -27,21 +33,35 @@ from amparo.core import audit
 from amparo.core.models import Agency
 from amparo.intake import conf
 from amparo.intake.models import Channel, ChannelKind, Provider
-from amparo.intake.providers import create_channel, set_channel_active
+from amparo.intake.providers import (
+    create_channel,
+    rotate_webhook_secret,
+    set_channel_active,
+    set_webhook_allow,
+)
+from amparo.intake.webhooks import CHANNEL_CACHE_SECONDS, webhook_query
 
 SYSTEM = audit.Actor.system("cli:channels")
 
 
 def webhook_urls(channel: Channel) -> dict[str, str]:
+    """The full callback URLs, secret included (empty for a channel without a secret: it accepts none)."""
+    if not channel.webhook_secret:
+        return {}
     base = conf.public_base_url()
+    query = webhook_query(channel)
     if channel.kind == ChannelKind.SMS:
         return {
-            "sms_inbound": base + reverse("intake:sms_inbound", args=[channel.pk]),
-            "sms_delivery": base + reverse("intake:sms_delivery", args=[channel.pk]),
+            "sms_inbound": base + reverse("intake:sms_inbound", args=[channel.pk]) + query,
+            "sms_delivery": base + reverse("intake:sms_delivery", args=[channel.pk]) + query,
         }
     if channel.kind == ChannelKind.USSD:
-        return {"ussd": base + reverse("intake:ussd", args=[channel.pk])}
+        return {"ussd": base + reverse("intake:ussd", args=[channel.pk]) + query}
     return {}
+
+
+def _needs_webhooks(channel: Channel) -> bool:
+    return channel.kind in (ChannelKind.SMS, ChannelKind.USSD)
 
 
 def describe(channel: Channel) -> dict[str, Any]:
@@ -55,6 +75,8 @@ def describe(channel: Channel) -> dict[str, Any]:
         "languages": list(channel.languages),
         "active": channel.active,
         "has_credentials": bool(channel.credentials),
+        "has_webhook_secret": bool(channel.webhook_secret),
+        "webhook_allow": list(channel.webhook_allow),
         "webhooks": webhook_urls(channel),
     }
 
@@ -77,6 +99,16 @@ class Command(BaseCommand):
         add.add_argument("--json", action="store_true", dest="as_json")
         deactivate = sub.add_parser("deactivate", help="Stop accepting messages on a channel.")
         deactivate.add_argument("channel_id")
+        rotate = sub.add_parser(
+            "rotate-secret", help="Give a channel a new webhook secret and print its new callback URLs."
+        )
+        rotate.add_argument("channel_id")
+        rotate.add_argument("--json", action="store_true", dest="as_json")
+        allow = sub.add_parser(
+            "allow-from", help="Accept a channel's webhooks only from these networks (CIDRs), or 'any'."
+        )
+        allow.add_argument("channel_id")
+        allow.add_argument("networks", help="Comma-separated CIDRs, e.g. 196.201.214.0/24, or 'any'.")
         for name, text in (
             ("send_due", "Send outgoing SMS whose retry is due."),
             (
@@ -88,7 +120,7 @@ class Command(BaseCommand):
             p.add_argument("--json", action="store_true", dest="as_json")
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
-        getattr(self, f"do_{subcommand}")(**options)
+        getattr(self, f"do_{subcommand.replace('-', '_')}")(**options)
 
     def _json(self, value: Any) -> None:
         self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False))
@@ -112,6 +144,13 @@ class Command(BaseCommand):
             )
             for label, url in c["webhooks"].items():
                 self.stdout.write(f"    {label}: {url}")
+            if c["kind"] in (ChannelKind.SMS, ChannelKind.USSD) and not c["has_webhook_secret"]:
+                self.stdout.write(
+                    f"    no webhook secret: it accepts no webhook. Run `amparo channels rotate-secret {c['id']}` "
+                    "and give the provider the new URLs."
+                )
+            if c["webhook_allow"]:
+                self.stdout.write(f"    webhooks only from: {', '.join(c['webhook_allow'])}")
 
     def do_add(
         self,
@@ -161,13 +200,43 @@ class Command(BaseCommand):
         for label, url in webhook_urls(channel).items():
             self.stdout.write(f"    {label}: {url}")
 
-    def do_deactivate(self, *, channel_id: str, **_options: Any) -> None:
+    @staticmethod
+    def _channel(channel_id: str) -> Channel:
         try:
             channel = Channel.objects.filter(pk=channel_id).first()
         except ValidationError:
             channel = None
         if channel is None:
             raise CommandError("No channel has that id; `amparo channels list` shows them.")
+        return channel
+
+    def do_rotate_secret(self, *, channel_id: str, as_json: bool, **_options: Any) -> None:
+        channel = self._channel(channel_id)
+        if not _needs_webhooks(channel):
+            raise CommandError("Only SMS and USSD channels receive webhooks.")
+        rotate_webhook_secret(SYSTEM, channel)
+        if as_json:
+            self._json(describe(channel))
+            return
+        self.stdout.write(
+            f"Channel {channel.name} has a new webhook secret; the old URLs stop working within "
+            f"{int(CHANNEL_CACHE_SECONDS)} seconds. Give the provider these:"
+        )
+        for label, url in webhook_urls(channel).items():
+            self.stdout.write(f"    {label}: {url}")
+
+    def do_allow_from(self, *, channel_id: str, networks: str, **_options: Any) -> None:
+        channel = self._channel(channel_id)
+        cidrs = [] if networks.strip().lower() == "any" else [n for n in networks.split(",") if n.strip()]
+        try:
+            allowed = set_webhook_allow(SYSTEM, channel, cidrs)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        where = ", ".join(allowed) if allowed else "any address"
+        self.stdout.write(f"Channel {channel.name} accepts webhooks from {where}.")
+
+    def do_deactivate(self, *, channel_id: str, **_options: Any) -> None:
+        channel = self._channel(channel_id)
         set_channel_active(SYSTEM, channel, False)
         self.stdout.write(f"Channel {channel.name} deactivated.")
 
