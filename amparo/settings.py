@@ -199,9 +199,18 @@ HTTPS = env_bool("AMPARO_HTTPS", not DEMO)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 LANGUAGE_COOKIE_SECURE = HTTPS
-SECURE_SSL_REDIRECT = env_bool("AMPARO_SSL_REDIRECT", False)
+BEHIND_PROXY = env_bool("AMPARO_BEHIND_PROXY", False)
+# Behind the TLS-terminating proxy Django can tell HTTPS requests (X-Forwarded-Proto), so it redirects
+# plain HTTP itself too; local probes of /healthz and /metrics over http://127.0.0.1 are exempt.
+SECURE_SSL_REDIRECT = env_bool("AMPARO_SSL_REDIRECT", HTTPS and BEHIND_PROXY)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("AMPARO_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Preloading binds the whole registered domain (gov.mz) in browsers for years: the domain's owner decides
+# it, so it is off unless AMPARO_HSTS_PRELOAD says otherwise, and Django's reminder is silenced
+# (docs/security.md, "amparo check --deploy").
+SECURE_HSTS_PRELOAD = env_bool("AMPARO_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # "same-origin": nothing leaks to other sites, and browsers still send a real Origin header on our
 # own form posts (with "no-referrer" they send "Origin: null", which fails the CSRF check).
@@ -210,7 +219,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # How many reverse proxies we run in front of Amparo: the client's address is the one the outermost of
 # them saw (amparo.core.client); 0 ignores X-Forwarded-For, which anyone can send.
 AMPARO_TRUSTED_PROXIES = env_int("AMPARO_TRUSTED_PROXIES", 0, minimum=0)
-if env_bool("AMPARO_BEHIND_PROXY", False):
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -215,3 +215,51 @@ def test_a_browser_where_the_user_signed_in_before_is_not_slowed_by_someone_else
     assert _try(own, user.username, PASSWORD, REMOTE_ADDR="198.51.100.7", **EN).status_code == 302
     assert signin.DEVICE_COOKIE in own.cookies
     assert user.username not in own.cookies[signin.DEVICE_COOKIE].value
+
+
+# ---------------------------------------------------------------------------
+# `amparo check --deploy` with production settings
+
+
+def _check_deploy(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "AMPARO_DATA_DIR": str(tmp_path / "data"),
+        "AMPARO_SECRET_KEY": "production-" + "k" * 50,
+        "AMPARO_MASTER_KEY": base64.b64encode(bytes(range(32))).decode(),
+        "AMPARO_ALLOWED_HOSTS": "amparo.gov.mz",
+        "DJANGO_SETTINGS_MODULE": "amparo.settings",
+        **env,
+    }
+    return subprocess.run(  # noqa: S603  (our own interpreter, fixed code)
+        [sys.executable, "-m", "amparo", "check", "--deploy"],
+        env=clean,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PRODUCTION = {"AMPARO_BEHIND_PROXY": "1", "AMPARO_TRUSTED_PROXIES": "1"}
+
+
+def test_check_deploy_with_production_settings_reports_nothing(tmp_path: Path) -> None:
+    result = _check_deploy(tmp_path, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (1 silenced)." in result.stdout + result.stderr
+    assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_clients_would_share_the_proxys_address(tmp_path: Path) -> None:
+    result = _check_deploy(tmp_path, AMPARO_BEHIND_PROXY="1")
+    assert "(amparo.W003)" in result.stdout + result.stderr
+
+
+def test_check_deploy_warns_about_a_data_directory_others_can_read(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir(mode=0o755)
+    os.chmod(tmp_path / "data", 0o755)  # noqa: S103  (the loose mode under test)
+    result = _check_deploy(tmp_path, **PRODUCTION)
+    assert "(amparo.W004)" in result.stdout + result.stderr
+    assert f"chmod 700 {tmp_path / 'data'}" in result.stdout + result.stderr
