@@ -6,7 +6,7 @@ streamed into an anonymous in-memory file (`memfd_create`, never linked into any
 closed) instead of Django's temporary upload file, capped at `AMPARO_CYBERTIP_MAX_BYTES` (refused from
 `Content-Length` before reading and again while streaming), and the import then seals its media into the
 encrypted vault as the command-line import does. The importer reads the package through a symbolic link,
-in a private temporary folder, to `/proc/self/fd/<n>`: the link holds no data. (decision 0017)
+in a private temporary folder, to `/proc/self/fd/<n>`: the link holds no data. (decision 0018)
 """
 
 from __future__ import annotations

@@ -62,13 +62,13 @@ def test_session_ends_twelve_hours_after_sign_in_however_active(make_user, setti
     client = Client()
     sign_in(client, make_user("investigator"))
     _age_session(client, 12 * 3600 - 60)
-    assert client.get("/", **EN).status_code == 200  # still within the limit, and active
+    assert client.get("/staff/", **EN).status_code == 200  # still within the limit, and active
     _age_session(client, 61)
-    response = client.get("/", **EN)
+    response = client.get("/staff/", **EN)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert "_auth_user_id" not in client.session
-    assert client.get("/", **EN).status_code == 302  # the session is gone, not only this request
+    assert client.get("/staff/", **EN).status_code == 302  # the session is gone, not only this request
 
 
 def test_session_lifetime_counts_from_sign_in_not_from_the_last_request(make_user, settings) -> None:  # noqa: ANN001
@@ -76,10 +76,10 @@ def test_session_lifetime_counts_from_sign_in_not_from_the_last_request(make_use
     client = Client()
     sign_in(client, make_user("investigator"))
     started = client.session[SIGNED_IN_AT]
-    assert client.get("/", **EN).status_code == 200
+    assert client.get("/staff/", **EN).status_code == 200
     assert client.session[SIGNED_IN_AT] == started  # a request does not move the clock
     _age_session(client, 3600)
-    assert client.get("/", **EN).status_code == 302
+    assert client.get("/staff/", **EN).status_code == 302
 
 
 # ---------------------------------------------------------------------------
