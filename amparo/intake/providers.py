@@ -262,21 +262,26 @@ def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def rotate_webhook_secret(actor: object, channel: Channel) -> str:
-    """Give `channel` a new webhook secret (audited: the field name only) and return it. The old one stops
-    working at once in this process and within `webhooks.CHANNEL_CACHE_SECONDS` in the others."""
+def _update_webhook_field(actor: object, channel: Channel, field: str, value: object) -> None:
+    """Set one webhook field of `channel` (audited by name only, never the value) and forget the cached
+    channels, so that the change holds at once here and within `webhooks.CHANNEL_CACHE_SECONDS` elsewhere."""
     from django.db import transaction
 
     from amparo.core import audit
     from amparo.intake import webhooks
     from amparo.intake.models import ChannelAudit
 
-    secret = new_webhook_secret()
     with transaction.atomic():
-        channel.webhook_secret = secret
-        channel.save(update_fields=["webhook_secret"])
-        audit.record(actor, ChannelAudit.CHANNEL_UPDATE, channel, ["webhook_secret"])
+        setattr(channel, field, value)
+        channel.save(update_fields=[field])
+        audit.record(actor, ChannelAudit.CHANNEL_UPDATE, channel, [field])
     webhooks.forget_channels()
+
+
+def rotate_webhook_secret(actor: object, channel: Channel) -> str:
+    """Give `channel` a new webhook secret and return it; the old one stops working."""
+    secret = new_webhook_secret()
+    _update_webhook_field(actor, channel, "webhook_secret", secret)
     return secret
 
 
@@ -284,20 +289,12 @@ def set_webhook_allow(actor: object, channel: Channel, cidrs: list[str]) -> list
     """Accept `channel`'s webhooks only from these networks (an empty list: from anywhere). Each CIDR is
     checked; a bad one raises ValidationError naming it. Returns the normalised list."""
     from django.core.exceptions import ValidationError
-    from django.db import transaction
 
-    from amparo.core import audit
-    from amparo.intake import webhooks
-    from amparo.intake.models import ChannelAudit
     from amparo.lib.forwarded import parse_networks
 
     try:
         networks = [str(net) for net in parse_networks(cidrs)]
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
-    with transaction.atomic():
-        channel.webhook_allow = networks
-        channel.save(update_fields=["webhook_allow"])
-        audit.record(actor, ChannelAudit.CHANNEL_UPDATE, channel, ["webhook_allow"])
-    webhooks.forget_channels()
+    _update_webhook_field(actor, channel, "webhook_allow", networks)
     return networks
