@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "amparo.core.middleware.RequestIdMiddleware",
+    "amparo.core.metrics.MetricsMiddleware",  # counts requests by route name for /metrics
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -113,6 +114,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "amparo.core.replica.ReplicaReadsMiddleware",  # observatory pages read the replica, if there is one
 ]
 
 ROOT_URLCONF = "amparo.urls"
@@ -165,6 +167,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         }
     )
+# A PostgreSQL streaming replica for the observatory's heavy reads (amparo.core.replica; optional).
+_replica_url = env_str("DATABASE_REPLICA_URL", "")
+if _replica_url:
+    if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise ConfigError(
+            "DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL too (a streaming replica)."
+        )
+    DATABASES["replica"] = dj_database_url.parse(
+        _replica_url, conn_max_age=env_int("AMPARO_DB_CONN_MAX_AGE", 60, minimum=0)
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["amparo.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"
@@ -303,13 +317,24 @@ TASKS = {
             "database": "django_tasks_db.DatabaseBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
             "dummy": "django_tasks.backends.dummy.DummyBackend",
+            "rq": "django_tasks_rq.RQBackend",
         }.get(_tasks_backend)
         or "",
         "QUEUES": [],
     }
 }
 if not TASKS["default"]["BACKEND"]:
-    raise ConfigError(f"AMPARO_TASKS_BACKEND must be database, immediate or dummy; got {_tasks_backend!r}.")
+    raise ConfigError(
+        f"AMPARO_TASKS_BACKEND must be database, immediate, dummy or rq; got {_tasks_backend!r}."
+    )
+if _tasks_backend == "rq":
+    # Redis through django-rq (pip install -e ".[rq]"); the same two queues as the database backend.
+    REDIS_URL = env_str("REDIS_URL", "")
+    if not REDIS_URL:
+        raise ConfigError("AMPARO_TASKS_BACKEND=rq needs REDIS_URL (for example redis://127.0.0.1:6379/0).")
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 900} for name in ("default", "periodic")}
+    TASKS["default"]["QUEUES"] = list(RQ_QUEUES)
 
 # Monitoring: `/healthz` details and `/metrics` need `Authorization: Bearer <token>` (amparo.core.monitoring).
 AMPARO_MONITORING_TOKEN = env_secret("AMPARO_MONITORING_TOKEN")

@@ -48,11 +48,13 @@ def heartbeat_age() -> float | None:
 
 
 def worker_required() -> bool:
-    """Only the database backend needs a worker; the immediate and dummy ones run (or drop) tasks inline."""
+    """Only the database and RQ backends need a worker; the immediate and dummy ones run (or drop) tasks inline."""
     from django_tasks import task_backends
     from django_tasks_db.backend import DatabaseBackend
 
-    return isinstance(task_backends["default"], DatabaseBackend)
+    from amparo.core.rq import rq_enabled
+
+    return isinstance(task_backends["default"], DatabaseBackend) or rq_enabled()
 
 
 def worker_status() -> dict[str, Any]:

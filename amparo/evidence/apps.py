@@ -8,6 +8,10 @@ class EvidenceConfig(AppConfig):
     verbose_name = _("Evidence")
 
     def ready(self) -> None:
+        from amparo.core.metrics import register_source
+        from amparo.evidence.metrics import evidence_metrics
+
+        register_source("evidence", evidence_metrics)
         from amparo.cases.timeline import register_timeline_source
         from amparo.cases.views import register_case_links
         from amparo.core import keys
@@ -29,3 +33,9 @@ class EvidenceConfig(AppConfig):
 
         register_link_suggestions(link_suggestions)
         register_dossier_section(dossier_section)
+
+        from amparo.core import backup
+        from amparo.evidence.backup import CHECK, SOURCE
+
+        backup.register_files(SOURCE)
+        backup.register_check(CHECK)

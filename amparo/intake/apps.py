@@ -10,6 +10,10 @@ class IntakeConfig(AppConfig):
     verbose_name = _("Intake")
 
     def ready(self) -> None:
+        from amparo.core.metrics import register_source
+        from amparo.intake.metrics import intake_metrics
+
+        register_source("intake", intake_metrics)
         from amparo.cases.timeline import register_timeline_source
         from amparo.cases.views import register_case_links
         from amparo.core import ratelimit as core_ratelimit

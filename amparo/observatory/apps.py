@@ -18,7 +18,11 @@ class ObservatoryConfig(AppConfig):
 
         register_home_links(home_links)
 
+        from amparo.core.replica import on_replica
         from amparo.core.schedule import register_periodic
         from amparo.observatory import snapshots, tasks
 
-        register_periodic("observatory.refresh", every=snapshots.refresh_every(), job=tasks.refresh_periodic)
+        # The refresh reads the replica (if there is one) and writes its snapshot to the primary.
+        register_periodic(
+            "observatory.refresh", every=snapshots.refresh_every(), job=on_replica(tasks.refresh_periodic)
+        )

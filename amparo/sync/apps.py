@@ -11,6 +11,10 @@ class SyncConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from amparo.core.metrics import register_source
+        from amparo.sync.metrics import sync_metrics
+
+        register_source("sync", sync_metrics)
         from django.conf import settings
 
         from amparo.cases.panels import register_panel

@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from amparo.core import health, schedule
+from amparo.core import health, metrics, schedule
 
 ACCESS_LOG_FORMAT = '%(t)s "%(m)s %({amparo.route}e)s" %(s)s %(M)sms rid=%({x-request-id}o)s'
 GRACEFUL_TIMEOUT = 20  # seconds gunicorn gives requests in flight; the worker finishes its task
@@ -121,6 +121,8 @@ class Command(BaseCommand):
         if collectstatic:
             self._collectstatic()
         connections.close_all()  # children open their own; nothing of ours should linger
+        if not os.environ.get(metrics.MULTIPROC_ENV):  # the web processes add up their request counts there
+            os.environ.update(metrics.prepare_multiprocess_dir(Path(settings.DATA_DIR) / "metrics"))
 
         stop_signal: list[int] = []
 

@@ -68,6 +68,14 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, queue_name: str, interval: float, batch: bool, max_tasks: int | None, **options: Any
     ) -> None:
+        from amparo.core import rq
+
+        if rq.rq_enabled():  # AMPARO_TASKS_BACKEND=rq: an RQ worker with the same heartbeat and clock
+            try:
+                rq.run_worker(queue_name, batch=batch, max_tasks=max_tasks)
+            except ValueError as exc:
+                raise CommandError(f"{exc}.") from None
+            return
         if not health.worker_required():
             raise CommandError(
                 "The task backend is not the database one (AMPARO_TASKS_BACKEND): tasks run inline and no worker is needed."
