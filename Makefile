@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e ".[test]"
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@command -v pg_dump >/dev/null && command -v pg_restore >/dev/null || echo "Note: \`amparo backup\` of a PostgreSQL database needs pg_dump and pg_restore: apt-get install postgresql-client (the server's major version or newer)."
 
 install: $(STAMP)
 

@@ -243,19 +243,27 @@ def _need(program: str) -> str:
     return path
 
 
+def _tail(errors: BinaryIO) -> str:
+    """The end of a client program's error output (its messages name tables, never values)."""
+    errors.seek(0)
+    return errors.read().decode(errors="replace").strip()[-500:]
+
+
 def _dump_database(out: Any, work: Path) -> None:
     if connection.vendor == "postgresql":
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-            [_need("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--compress=6"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_pg_environment(),
-        )
-        assert process.stdout is not None
-        _copy(process.stdout, out)
-        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-        if process.wait() != 0:
-            raise BackupError(f"pg_dump failed: {stderr.strip()[:500]}")
+        with (
+            tempfile.TemporaryFile() as errors,
+            subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                [_need("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--compress=6"],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=_pg_environment(),
+            ) as process,
+        ):
+            assert process.stdout is not None
+            _copy(process.stdout, out)
+            if process.wait() != 0:
+                raise BackupError(f"pg_dump failed: {_tail(errors)}")
         return
     if connection.vendor == "sqlite":
         connection.ensure_connection()
@@ -515,18 +523,20 @@ def _restore_database(path: Path, key: bytes, manifest: dict[str, Any], work: Pa
         env = _pg_environment()
         command += ["--dbname", env.get("PGDATABASE", "")]
         connections.close_all()
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-        )
-        assert process.stdin is not None
-        try:
-            with _open_sealed(path, DATABASE_FILE, key) as reader:
-                _copy(reader, process.stdin)
-        finally:
-            process.stdin.close()
-        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-        if process.wait() != 0:
-            raise BackupError(f"pg_restore failed (nothing was restored): {stderr.strip()[:500]}")
+        with (
+            tempfile.TemporaryFile() as errors,
+            subprocess.Popen(  # noqa: S603 - fixed arguments, no shell
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors, env=env
+            ) as process,
+        ):
+            assert process.stdin is not None
+            try:
+                with _open_sealed(path, DATABASE_FILE, key) as reader:
+                    _copy(reader, process.stdin)
+            finally:
+                process.stdin.close()
+            if process.wait() != 0:
+                raise BackupError(f"pg_restore failed (nothing was restored): {_tail(errors)}")
         return
     snapshot = work / "database.sqlite3"
     with _open_sealed(path, DATABASE_FILE, key) as reader, open(snapshot, "xb") as out:

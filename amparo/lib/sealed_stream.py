@@ -116,8 +116,15 @@ class OpeningReader(io.RawIOBase):
 
     def __init__(self, source: BinaryIO, key: bytes, label: str) -> None:
         super().__init__()
+        self.source = source
         self.chunks = open_chunks(source, key, label)
         self.pending = b""
+
+    def close(self) -> None:
+        """Closes the sealed file too."""
+        if not self.closed:
+            self.source.close()
+        super().close()
 
     def readable(self) -> bool:
         return True

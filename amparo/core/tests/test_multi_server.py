@@ -1,0 +1,207 @@
+"""Two web servers and two task workers, each as if on its own machine (its own data directory), against
+one PostgreSQL database: under concurrent load every web report is filed into exactly one case and every
+SMS gets exactly one answer. Bounded: a few hundred requests, well under two minutes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from amparo.core.tests.installations import installation_env, run
+
+WEB_REPORTS = 60
+SMS_MESSAGES = 120
+DEADLINE = 90  # seconds for the workers to finish after the last request
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL=postgres://…)"
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine_env(base: dict[str, str], data: Path) -> dict[str, str]:
+    data.mkdir(parents=True, exist_ok=True)
+    return {**base, "AMPARO_DATA_DIR": str(data), "AMPARO_EVIDENCE_DIR": str(data / "evidence")}
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603  (our own interpreter, fixed arguments)
+        argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, process_group=0
+    )
+
+
+def wait_listening(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert process.poll() is None, "a web server stopped while starting"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"the web server on port {port} did not start")
+
+
+def count(database_url: str, sql: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def web_report(base: str) -> int:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as client:
+        page = client.get("/report/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        state = ""
+        for step, fields in (
+            ("who", {"who_affected": "me", "immediate_danger": "no"}),
+            (
+                "what",
+                {
+                    "forms": "sextortion",
+                    "platforms": "whatsapp",
+                    "incident_when": "week",
+                    "link_or_account": "",
+                },
+            ),
+            ("where", {"province": "", "district": ""}),
+        ):
+            answer = client.post(
+                "/report/", data={"csrfmiddlewaretoken": token, "state": state, "step": step, **fields}
+            )
+            assert answer.status_code == 200, (step, answer.status_code)
+            state = re.search(r'name="state" value="([^"]*)"', answer.text).group(1)
+        final = client.post(
+            "/report/",
+            data={
+                "csrfmiddlewaretoken": token,
+                "state": state,
+                "step": "send",
+                "narrative": "Someone threatens to share pictures.",
+                "contact": "anonymous",
+                "consent": "on",
+                "website": "",
+            },
+        )
+        return final.status_code if 'id="receipt"' in final.text else 599
+
+
+def sms(base: str, channel: str, i: int) -> int:
+    import httpx
+
+    form = {
+        "from": f"+25884{i:07d}",
+        "to": "1458",
+        "text": "Ola, quero denunciar uma coisa que aconteceu",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "id": f"ATXid_{uuid.uuid4().hex}",
+        "linkId": "",
+    }
+    return httpx.post(f"{base}/channels/{channel}/sms/inbound", data=form, timeout=30).status_code
+
+
+def test_two_servers_and_two_workers_file_every_report_once_and_answer_every_sms_once(
+    tmp_path, empty_database
+):
+    import json
+
+    base_env = installation_env(tmp_path / "setup", empty_database)
+    base_env.update(
+        AMPARO_TASKS_BACKEND="database",
+        AMPARO_LOG_LEVEL="WARNING",
+        AMPARO_INTAKE_PHONE_RATE="1000000",
+        AMPARO_INTAKE_CHANNEL_RATE="1000000",
+        AMPARO_WEB_REPORTS_PER_CLIENT_HOUR="1000000",
+        AMPARO_WEB_REPORTS_PER_MINUTE="1000000",
+    )
+    assert run(["migrate", "--noinput", "-v0"], base_env).returncode == 0
+    added = run(
+        ["channels", "add", "--kind", "sms", "--provider", "log", "--name", "multi", "--json"], base_env
+    )
+    assert added.returncode == 0, added.stderr
+    channel = json.loads(added.stdout)["id"]
+
+    processes: list[subprocess.Popen] = []
+    bases = []
+    try:
+        for n in (1, 2):
+            env = machine_env(base_env, tmp_path / f"machine{n}")
+            port = free_port()
+            web = start(
+                [sys.executable, "-m", "gunicorn", "amparo.wsgi", "--bind", f"127.0.0.1:{port}",
+                 "--workers", "1", "--threads", "4", "--worker-class", "gthread", "--log-level", "warning"],
+                env, tmp_path / f"web{n}.log",
+            )  # fmt: skip
+            worker = start(
+                [str(Path(sys.executable).with_name("amparo")), "worker", "--queue-name", "default"],
+                env, tmp_path / f"worker{n}.log",
+            )  # fmt: skip
+            processes += [web, worker]
+            wait_listening(port, web)
+            bases.append(f"http://127.0.0.1:{port}")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            webs = [pool.submit(web_report, bases[i % 2]) for i in range(WEB_REPORTS)]
+            texts = [pool.submit(sms, bases[i % 2], channel, i) for i in range(SMS_MESSAGES)]
+            assert [f.result() for f in webs] == [200] * WEB_REPORTS
+            assert [f.result() for f in texts] == [200] * SMS_MESSAGES
+
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            left = count(
+                empty_database,
+                "SELECT COUNT(*) FROM django_tasks_db_dbtaskresult WHERE status IN ('READY', 'RUNNING')",
+            )
+            if left == 0:
+                break
+            time.sleep(1)
+        assert left == 0, f"{left} tasks still queued after {DEADLINE} s"
+        assert all(p.poll() is None for p in processes), "a server or worker stopped under load"
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+    assert count(empty_database, "SELECT COUNT(*) FROM intake_websubmission") == 0
+    assert count(empty_database, "SELECT COUNT(*) FROM cases_case WHERE channel = 'web'") == WEB_REPORTS
+    assert count(empty_database, "SELECT COUNT(*) FROM intake_report") == WEB_REPORTS
+    assert count(empty_database, "SELECT COUNT(DISTINCT case_id) FROM intake_report") == WEB_REPORTS
+    assert count(empty_database, "SELECT COUNT(*) FROM intake_inboundmessage") == SMS_MESSAGES
+    assert count(empty_database, "SELECT COUNT(*) FROM intake_inboundmessage WHERE processed_at IS NULL") == 0
+    # One answer per message (in_reply_to is unique), and no other outgoing SMS.
+    assert (
+        count(empty_database, "SELECT COUNT(*) FROM intake_outboundmessage WHERE in_reply_to_id IS NOT NULL")
+        == SMS_MESSAGES
+    )
+    assert count(empty_database, "SELECT COUNT(*) FROM intake_outboundmessage") == SMS_MESSAGES
+    assert (
+        count(empty_database, "SELECT COUNT(*) FROM django_tasks_db_dbtaskresult WHERE status = 'FAILED'")
+        == 0
+    )
