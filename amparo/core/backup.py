@@ -1,4 +1,4 @@
-"""Backups that restore: `amparo backup create|verify|restore|prune` (decision 0017).
+"""Backups that restore: `amparo backup create|verify|restore|prune` (decision 0018).
 
 One backup is one directory, ``amparo-backup-<UTC time>``, inside the directory the operator names:
 

@@ -1,4 +1,4 @@
-"""`/metrics` in the Prometheus text format, behind the monitoring token (decision 0018).
+"""`/metrics` in the Prometheus text format, behind the monitoring token (decision 0019).
 
 Two kinds of figures:
 
