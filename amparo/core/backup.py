@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -63,6 +64,7 @@ STAMP = "%Y%m%dT%H%M%SZ"
 MANIFEST = "manifest.json"
 DATABASE_FILE = "database.enc"
 COPY_BYTES = 1 << 20
+_FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.enc$")
 
 Progress = Callable[[int], None]
 
@@ -417,6 +419,8 @@ def read_manifest(path: Path, key: bytes) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{manifest_path} is not an {FORMAT} manifest.")
     body = {k: v for k, v in manifest.items() if k != "mac"}
+    if not all(_FILE_NAME.match(str(name)) for name in manifest.get("files", {})):
+        raise BackupError(f"{manifest_path} names a file outside the backup.")
     if not hmac.compare_digest(str(manifest.get("mac", "")), _manifest_mac(key, body)):
         raise BackupError(
             f"{manifest_path} does not authenticate under this AMPARO_BACKUP_KEY: either the key is not the "
@@ -562,7 +566,13 @@ def _restore_files(path: Path, key: bytes, source: FileSource, progress: Progres
                 raise BackupError(f"{name} holds something that is not a file ({member.name!r}).")
             stream = archive.extractfile(member)
             assert stream is not None
-            source.write(member.name, stream)  # the store checks the key (no path ever leaves its root)
+            try:
+                source.write(member.name, stream)  # the store checks the key (no path ever leaves its root)
+            except Exception as exc:
+                raise BackupError(
+                    f"{name}: a file could not be written back to the {source.name} store ({type(exc).__name__}: "
+                    f"{exc}). Check the store is reachable and writable, then restore again with --force."
+                ) from None
             restored += 1
             if progress:
                 progress(1)

@@ -240,3 +240,22 @@ def test_prune_dry_run_deletes_nothing(tmp_path):
     assert len(result["kept"]) == 2
     assert len(result["deleted"]) == 8
     assert len(list(tmp_path.iterdir())) == 10
+
+
+def test_a_file_named_outside_the_store_in_a_backup_is_refused_and_nothing_escapes(
+    backup_key, evidence_dir, tmp_path
+):
+    import tarfile
+
+    from amparo.evidence.backup import SOURCE
+
+    key = backup.backup_key()
+    sealed = backup._Sealed(tmp_path, "evidence.enc", key)
+    with sealed as out, tarfile.open(fileobj=out, mode="w|") as archive:
+        info = tarfile.TarInfo("../../escape")
+        info.size = 1
+        archive.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(backup.BackupError, match="could not be written back to the evidence store"):
+        backup._restore_files(tmp_path, key, SOURCE, None)
+    assert not (evidence_dir.parent.parent / "escape").exists()
+    assert not (tmp_path.parent / "escape").exists()

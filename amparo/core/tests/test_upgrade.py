@@ -76,7 +76,9 @@ def test_an_installation_of_the_earlier_release_with_demo_data_upgrades_and_its_
 
     upgraded = run(["upgrade", "--without-backup", "--json"], env)
     assert upgraded.returncode == 0, upgraded.stderr[-2000:]
-    audit = json.loads(upgraded.stdout.strip().splitlines()[-1])
+    result = json.loads(upgraded.stdout.strip().splitlines()[-1])
+    assert result["migrated"] is bool(new)
+    audit = result["audit"]
     assert audit["ok"] is True
     assert sum(chain["entries_checked"] for chain in audit["chains"].values()) > 25  # the demo's entries
     assert run(["migrate", "--check"], env).returncode == 0

@@ -8,6 +8,8 @@ See amparo.core.upgrade and docs/operations.md (Upgrades).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 from typing import Any
@@ -34,29 +36,41 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, check: bool, without_backup: bool, as_json: bool, **options: Any) -> None:
         steps = upgrade.pending()
-        if as_json:
-            self.stdout.write(
-                json.dumps(
-                    {"pending": [s.as_dict() for s in steps], "long": any(s.long for s in steps)},
-                    sort_keys=True,
-                )
-            )
-        else:
-            self._print(steps)
+        plan = {"pending": [s.as_dict() for s in steps], "long": any(s.long for s in steps)}
         if check:
+            if as_json:
+                self.stdout.write(json.dumps(plan, sort_keys=True))
+            else:
+                self._print(steps)
             if steps:
                 sys.exit(1)
             return
-        if not steps:
-            return
+        if not as_json:
+            self._print(steps)
         age = backup.last_backup_age()
-        if not without_backup and (age is None or age > BACKUP_MAX_AGE):
+        if steps and not without_backup and (age is None or age > BACKUP_MAX_AGE):
             raise CommandError(
                 "No backup was made in the last 24 hours: run `amparo backup create -o DIR --verify` first "
                 "(or pass --without-backup if you have another copy of the database)."
             )
-        call_command("migrate", interactive=False, verbosity=0 if as_json else 1)
-        call_command("audit_verify", as_json=as_json)
+        if steps:
+            call_command("migrate", interactive=False, verbosity=0 if as_json else 1)
+        # Whatever was migrated, the audit chain must still verify.
+        out = io.StringIO()
+        with contextlib.suppress(SystemExit):
+            call_command("audit_verify", as_json=True, stdout=out)
+        audit = json.loads(out.getvalue())
+        if as_json:
+            self.stdout.write(json.dumps({**plan, "migrated": bool(steps), "audit": audit}, sort_keys=True))
+        elif audit["ok"]:
+            self.stdout.write(
+                f"Upgraded; the audit log verifies ({sum(c['entries_checked'] for c in audit['chains'].values())} entries)."
+            )
+        else:
+            for problem in audit["problems"]:
+                self.stderr.write(problem["message"])
+        if not audit["ok"]:
+            sys.exit(1)
 
     def _print(self, steps: list[upgrade.Step]) -> None:
         if not steps:
