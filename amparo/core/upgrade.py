@@ -64,7 +64,8 @@ def _rows(table: str) -> int | None:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
             row = cursor.fetchone()
-            return max(0, int(row[0])) if row and row[0] is not None else None
+            # -1: never analysed, so unknown (and treated as large).
+            return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
         cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608 - a table name from the migration state
         return int(cursor.fetchone()[0])
 

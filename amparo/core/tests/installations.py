@@ -8,9 +8,9 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from django.db import connection
 
 AMPARO = str(Path(sys.executable).with_name("amparo"))
@@ -36,8 +36,8 @@ def installation_env(data: Path, database_url: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def empty_database(tmp_path) -> Iterator[str]:
+@contextmanager
+def other_database(tmp_path: Path) -> Iterator[str]:
     """The URL of an empty database of the kind the suite runs on (a new PostgreSQL database, dropped
     afterwards, or a new SQLite file)."""
     if connection.vendor != "postgresql":
@@ -57,6 +57,8 @@ def empty_database(tmp_path) -> Iterator[str]:
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-    yield f"postgres://{settings['USER']}{password}@{params['host']}:{params['port']}/{name}"
-    with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgres://{settings['USER']}{password}@{params['host']}:{params['port']}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

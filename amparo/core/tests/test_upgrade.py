@@ -16,7 +16,7 @@ import pytest
 from django.db import connection
 
 from amparo.core import upgrade
-from amparo.core.tests.installations import installation_env, run
+from amparo.core.tests.installations import installation_env, other_database, run
 
 BASE = "d3ce638"  # issue 19's starting point; move it to the last release tag once there is one
 PROJECT = Path(__file__).resolve().parents[3]
@@ -56,13 +56,15 @@ def run_old(code: Path, args: list[str], env: dict[str, str]) -> subprocess.Comp
 
 
 @pytest.mark.django_db
-def test_an_installation_of_the_earlier_release_with_demo_data_upgrades_and_its_audit_verifies(
-    tmp_path, empty_database
-):
+def test_an_installation_of_the_earlier_release_with_demo_data_upgrades_and_its_audit_verifies(tmp_path):
     code = base_code(tmp_path / "base")
     if code is None:
         pytest.skip(f"needs git and commit {BASE} (a full clone)")
-    env = installation_env(tmp_path / "data", empty_database)
+    with other_database(tmp_path) as url:
+        upgrade_and_verify(code, installation_env(tmp_path / "data", url))
+
+
+def upgrade_and_verify(code: Path, env: dict[str, str]) -> None:
     env.update(AMPARO_TASKS_BACKEND="immediate", AMPARO_DEMO="1")  # seed_demo runs only in demo mode
     for args in (["migrate", "--noinput", "-v0"], ["seed_demo", "--cases", "25"]):
         made = run_old(code, args, env)
@@ -91,45 +93,52 @@ def plan_of(*operations):  # noqa: ANN002, ANN201
     from django.db.migrations.executor import MigrationExecutor
 
     executor = MigrationExecutor(connection)
-    migration = migrations.Migration("0999_example", "cases")
+    migration = migrations.Migration("0999_example", "core")
     migration.operations = list(operations)
     migration.operator_note = "Took 40 s on a copy of national data; safe while serving."
     return [(migration, False)], executor._create_project_state(with_applied_migrations=True)  # noqa: SLF001
 
 
 @pytest.mark.django_db
-def test_upgrade_check_flags_data_migrations_and_index_builds_on_large_tables(make_case, monkeypatch):
+def test_upgrade_check_flags_data_migrations_and_index_builds_on_large_tables(monkeypatch):
     from django.db import migrations, models
 
-    make_case()
-    monkeypatch.setattr(upgrade, "LARGE_TABLE_ROWS", 1)
+    from amparo.core.models import Agency
+
+    agencies = Agency.objects.count()  # the national agencies a data migration put there
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE core_agency")  # the row estimate upgrade reads
+    monkeypatch.setattr(upgrade, "LARGE_TABLE_ROWS", agencies)
     (step,) = upgrade.steps_for(
         *plan_of(
-            migrations.AddIndex("case", models.Index(fields=["channel"], name="cases_case_chan_x")),
-            migrations.AddField("case", "example", models.CharField(max_length=4, blank=True, default="")),
+            migrations.AddIndex("agency", models.Index(fields=["name"], name="core_agency_name_x")),
+            migrations.AddField("agency", "example", models.CharField(max_length=4, blank=True, default="")),
         )
     )
     assert step.long
-    assert step.tables == {"cases_case": 1}
+    assert step.tables == {"core_agency": agencies}
     assert step.operations == ["AddIndex", "AddField"]
     assert step.reasons == [
-        "AddIndex on cases_case (~1 rows): builds an index (blocks writes on PostgreSQL unless built concurrently)"
+        f"AddIndex on core_agency (~{agencies} rows): builds an index (blocks writes on PostgreSQL unless built concurrently)"
     ]
     assert step.note.startswith("Took 40 s")
 
 
 @pytest.mark.django_db
-def test_upgrade_check_does_not_flag_small_tables_or_cheap_operations(make_case):
+def test_upgrade_check_does_not_flag_small_tables_or_cheap_operations():
     from django.db import migrations, models
 
-    make_case()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE core_agency")
     (step,) = upgrade.steps_for(
         *plan_of(
-            migrations.AddIndex("case", models.Index(fields=["channel"], name="cases_case_chan_x")),
-            migrations.AddField("case", "example", models.CharField(max_length=4, blank=True, default="")),
+            migrations.AddIndex("agency", models.Index(fields=["name"], name="core_agency_name_x")),
+            migrations.AddField("agency", "example", models.CharField(max_length=4, blank=True, default="")),
         )
     )
-    assert not step.long  # one row is far below LARGE_TABLE_ROWS
+    assert not step.long  # a few agencies are far below LARGE_TABLE_ROWS
     (step,) = upgrade.steps_for(*plan_of(migrations.RunPython(migrations.RunPython.noop)))
     assert step.long  # a data migration on tables it does not name: always worth a look
     assert step.reasons == ["RunPython on unknown tables: data migration: may touch every row"]

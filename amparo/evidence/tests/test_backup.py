@@ -16,14 +16,14 @@ from django.core.management import call_command
 from amparo.conftest import SYSTEM
 from amparo.core import backup
 from amparo.core.models import AuditEntry
-from amparo.core.tests.installations import installation_env, run
+from amparo.core.tests.installations import installation_env, other_database, run
 from amparo.evidence import actions as evidence_actions
 from amparo.evidence.models import EvidenceItem
 
 READ_BACK = """
 import json
 from amparo.cases.models import Case, Person
-from amparo.core.tests.installations import installation_env, run
+from amparo.core.tests.installations import installation_env, other_database, run
 from amparo.evidence.models import EvidenceItem
 from amparo.evidence import vault
 import hashlib
@@ -114,10 +114,11 @@ def round_trip(tmp_path: Path, make_case, database_url: str) -> None:  # noqa: A
 
 
 def test_backup_restores_into_a_fresh_installation_with_everything(
-    live_db, make_case, backup_key, evidence_dir, tmp_path, empty_database
+    live_db, make_case, backup_key, evidence_dir, tmp_path
 ):
     """On SQLite, and on PostgreSQL when the suite runs there (pg_dump, pg_restore into a new database)."""
-    round_trip(tmp_path, make_case, empty_database)
+    with other_database(tmp_path) as url:
+        round_trip(tmp_path, make_case, url)
 
 
 def test_verify_finds_a_flipped_byte_and_names_the_file(
