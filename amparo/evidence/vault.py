@@ -18,7 +18,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +26,7 @@ from django.db import transaction
 from amparo.core import audit, crypto
 from amparo.evidence.storage import EvidenceStorage, StorageError, get_storage, max_bytes
 from amparo.lib import envelope
+from amparo.lib.sealed_stream import read_exactly as _read_exactly
 
 CHUNK_SIZE = 1 << 20  # 1 MiB of plaintext per sealed chunk
 OVERHEAD = envelope.NONCE_BYTES + 16
@@ -182,17 +183,6 @@ def _data_key(item: Any) -> bytes:
         return envelope.unwrap_key(master, bytes(item.wrapped_key))
     except envelope.DecryptionError:
         raise IntegrityAlarm(f"the key of evidence item {item.pk} failed authentication") from None
-
-
-def _read_exactly(stream: BinaryIO, n: int) -> bytes:
-    parts = []
-    while n > 0:
-        data = stream.read(n)
-        if not data:
-            break
-        parts.append(data)
-        n -= len(data)
-    return b"".join(parts)
 
 
 def _decrypt_chunks(item: Any, storage: EvidenceStorage) -> Iterator[bytes]:

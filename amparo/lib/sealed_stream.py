@@ -77,7 +77,8 @@ class SealingWriter(io.RawIOBase):
         return self.digest.hexdigest()
 
 
-def _read_exactly(stream: BinaryIO, n: int) -> bytes:
+def read_exactly(stream: BinaryIO, n: int) -> bytes:
+    """`n` bytes from `stream`, fewer only at its end (a pipe or socket may return less per read)."""
     parts, left = [], n
     while left > 0:
         data = stream.read(left)
@@ -90,12 +91,12 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytes:
 
 def open_chunks(source: BinaryIO, key: bytes, label: str) -> Iterator[bytes]:
     """The plaintext of a sealed file, chunk by chunk; raises SealedStreamError on any change."""
-    header = _read_exactly(source, len(MAGIC) + 16)
+    header = read_exactly(source, len(MAGIC) + 16)
     if len(header) != len(MAGIC) + 16 or not header.startswith(MAGIC):
         raise SealedStreamError(f"{label} is not a sealed Amparo file (its header is wrong)")
     index = 0
     while True:
-        sealed = _read_exactly(source, SEALED_CHUNK)
+        sealed = read_exactly(source, SEALED_CHUNK)
         final = len(sealed) < SEALED_CHUNK
         if not sealed:
             raise SealedStreamError(f"{label} is truncated (its final chunk is missing)")

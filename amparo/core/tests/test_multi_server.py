@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from amparo.core.tests.installations import installation_env, run
+from amparo.core.tests.installations import installation_env, other_database, run
 
 WEB_REPORTS = 40
 SMS_MESSAGES = 80
@@ -123,9 +123,12 @@ def sms(base: str, channel: str, i: int) -> int:
     return httpx.post(f"{base}/channels/{channel}/sms/inbound", data=form, timeout=120).status_code
 
 
-def test_two_servers_and_two_workers_file_every_report_once_and_answer_every_sms_once(
-    tmp_path, empty_database
-):
+def test_two_servers_and_two_workers_file_every_report_once_and_answer_every_sms_once(tmp_path):
+    with other_database(tmp_path) as url:
+        two_servers_two_workers(tmp_path, url)
+
+
+def two_servers_two_workers(tmp_path: Path, empty_database: str) -> None:
     import json
 
     base_env = installation_env(tmp_path / "setup", empty_database)

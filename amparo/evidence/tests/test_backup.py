@@ -19,11 +19,13 @@ from amparo.core.models import AuditEntry
 from amparo.core.tests.installations import installation_env, other_database, run
 from amparo.evidence import actions as evidence_actions
 from amparo.evidence.models import EvidenceItem
+from amparo.evidence.tests.test_vault import evidence_dir  # noqa: F401  (the local store in a temporary directory)
+
+pytestmark = pytest.mark.usefixtures("evidence_dir")
 
 READ_BACK = """
 import json
 from amparo.cases.models import Case, Person
-from amparo.core.tests.installations import installation_env, other_database, run
 from amparo.evidence.models import EvidenceItem
 from amparo.evidence import vault
 import hashlib
@@ -44,14 +46,6 @@ def backup_key(monkeypatch) -> str:
     key = base64.b64encode(os.urandom(32)).decode()
     monkeypatch.setenv("AMPARO_BACKUP_KEY", key)
     return key
-
-
-@pytest.fixture
-def evidence_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "evidence"
-    monkeypatch.setenv("AMPARO_EVIDENCE_STORAGE", "local")
-    monkeypatch.setenv("AMPARO_EVIDENCE_DIR", str(root))
-    return root
 
 
 def fill(make_case) -> dict:  # noqa: ANN001
@@ -113,17 +107,13 @@ def round_trip(tmp_path: Path, make_case, database_url: str) -> None:  # noqa: A
     assert "not empty" in json.loads(again.stdout)["error"]
 
 
-def test_backup_restores_into_a_fresh_installation_with_everything(
-    live_db, make_case, backup_key, evidence_dir, tmp_path
-):
+def test_backup_restores_into_a_fresh_installation_with_everything(live_db, make_case, backup_key, tmp_path):
     """On SQLite, and on PostgreSQL when the suite runs there (pg_dump, pg_restore into a new database)."""
     with other_database(tmp_path) as url:
         round_trip(tmp_path, make_case, url)
 
 
-def test_verify_finds_a_flipped_byte_and_names_the_file(
-    live_db, make_case, backup_key, evidence_dir, tmp_path
-):
+def test_verify_finds_a_flipped_byte_and_names_the_file(live_db, make_case, backup_key, tmp_path):
     fill(make_case)
     created = backup.create(tmp_path / "backups")
     assert backup.verify(created.path).ok
@@ -136,7 +126,7 @@ def test_verify_finds_a_flipped_byte_and_names_the_file(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_backup_does_not_open_under_another_key(backup_key, evidence_dir, tmp_path, monkeypatch):
+def test_a_backup_does_not_open_under_another_key(backup_key, tmp_path, monkeypatch):
     created = backup.create(tmp_path / "backups")
     monkeypatch.setenv("AMPARO_BACKUP_KEY", base64.b64encode(os.urandom(32)).decode())
     with pytest.raises(backup.BackupError, match="does not authenticate under this AMPARO_BACKUP_KEY"):
@@ -144,9 +134,7 @@ def test_a_backup_does_not_open_under_another_key(backup_key, evidence_dir, tmp_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_chunk_sealed_for_another_file_fails_even_with_matching_checksums(
-    backup_key, evidence_dir, tmp_path
-):
+def test_a_chunk_sealed_for_another_file_fails_even_with_matching_checksums(backup_key, tmp_path):
     """Swapping two sealed files and their manifest lines (made by someone holding only the checksums)
     fails: each file's label is bound into every chunk."""
     created = backup.create(tmp_path / "backups")
@@ -179,7 +167,7 @@ def test_no_backup_key_says_how_to_make_one(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_creating_a_backup_is_audited_and_gives_the_age_of_the_last_one(backup_key, evidence_dir, tmp_path):
+def test_creating_a_backup_is_audited_and_gives_the_age_of_the_last_one(backup_key, tmp_path):
     assert backup.last_backup_age() is None
     created = backup.create(tmp_path / "backups")
     entry = AuditEntry.objects.get(action="core:backup:create")
@@ -243,9 +231,7 @@ def test_prune_dry_run_deletes_nothing(tmp_path):
     assert len(list(tmp_path.iterdir())) == 10
 
 
-def test_a_file_named_outside_the_store_in_a_backup_is_refused_and_nothing_escapes(
-    backup_key, evidence_dir, tmp_path
-):
+def test_a_file_named_outside_the_store_in_a_backup_is_refused_and_nothing_escapes(backup_key, tmp_path):
     import tarfile
 
     from amparo.evidence.backup import SOURCE
@@ -258,5 +244,5 @@ def test_a_file_named_outside_the_store_in_a_backup_is_refused_and_nothing_escap
         archive.addfile(info, io.BytesIO(b"x"))
     with pytest.raises(backup.BackupError, match="could not be written back to the evidence store"):
         backup._restore_files(tmp_path, key, SOURCE, None)
-    assert not (evidence_dir.parent.parent / "escape").exists()
+    assert not (Path(os.environ["AMPARO_EVIDENCE_DIR"]).parent.parent / "escape").exists()
     assert not (tmp_path.parent / "escape").exists()
