@@ -177,7 +177,7 @@ def two_servers_two_workers(tmp_path: Path, empty_database: str) -> None:
         while time.monotonic() < end:
             left = count(
                 empty_database,
-                "SELECT COUNT(*) FROM django_tasks_db_dbtaskresult WHERE status IN ('READY', 'RUNNING')",
+                "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')",
             )
             if left == 0:
                 break
@@ -207,6 +207,8 @@ def two_servers_two_workers(tmp_path: Path, empty_database: str) -> None:
     )
     assert count(empty_database, "SELECT COUNT(*) FROM intake_outboundmessage") == SMS_MESSAGES
     assert (
-        count(empty_database, "SELECT COUNT(*) FROM django_tasks_db_dbtaskresult WHERE status = 'FAILED'")
+        count(
+            empty_database, "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status = 'FAILED'"
+        )
         == 0
     )
