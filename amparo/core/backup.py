@@ -50,7 +50,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from amparo.core import audit
+from amparo.core import audit, crypto
 from amparo.core.fields import encrypted_fields
 from amparo.core.health import version
 from amparo.core.models import AuditEntry, AuditHead, User
@@ -353,6 +353,8 @@ def create(root: Path, actor: Any = None, *, progress: Progress | None = None) -
             "created_at": started.astimezone(dt.UTC).isoformat(timespec="seconds"),
             "amparo_version": version(),
             "origin": settings.ORIGIN,
+            # Which master key the data needs (a fingerprint, not the key): restore checks it is configured.
+            "master_key_id": crypto.current_master_id(),
             "database": {"vendor": connection.vendor},
             "migrations": migration_state(),
             "audit_heads": audit_heads(),
@@ -606,6 +608,13 @@ def restore(
     verified = verify(path, progress=report("verify", total_plain_bytes(manifest)))
     if not verified.ok:
         raise BackupError("The backup does not verify, nothing was restored: " + " ".join(verified.problems))
+    needed = manifest.get("master_key_id")
+    if needed and needed not in crypto.master_keys():
+        raise BackupError(
+            f"This backup's data is protected by the master key {needed}, which is not configured here "
+            f"(AMPARO_MASTER_KEY is {crypto.current_master_id()}). Set AMPARO_MASTER_KEY to the escrowed key "
+            "of that time (or list it in AMPARO_OLD_MASTER_KEYS); nothing was restored."
+        )
     unknown = _unknown_migrations(manifest)
     if unknown:
         raise BackupError(

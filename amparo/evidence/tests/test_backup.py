@@ -246,3 +246,13 @@ def test_a_file_named_outside_the_store_in_a_backup_is_refused_and_nothing_escap
         backup._restore_files(tmp_path, key, SOURCE, None)
     assert not (Path(os.environ["AMPARO_EVIDENCE_DIR"]).parent.parent / "escape").exists()
     assert not (tmp_path.parent / "escape").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_under_another_master_key_is_refused_before_anything_changes(backup_key, tmp_path, settings):
+    created = backup.create(tmp_path / "backups")
+    entries = AuditEntry.objects.count()
+    settings.AMPARO_MASTER_KEY = os.urandom(32)
+    with pytest.raises(backup.BackupError, match="Set AMPARO_MASTER_KEY to the escrowed key"):
+        backup.restore(created.path, force=True)
+    assert AuditEntry.objects.count() == entries  # nothing restored, nothing recorded
