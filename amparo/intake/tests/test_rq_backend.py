@@ -59,16 +59,19 @@ def submit() -> None:
     )
 
 
-def run_worker_once() -> None:
+def run_worker_once(monkeypatch) -> None:  # noqa: ANN001
+    import django_rq.utils
     from rq import SimpleWorker
 
-    # SimpleWorker runs the task in this process (inside the test's transaction); production forks.
+    # SimpleWorker runs the task in this process (inside the test's transaction); production forks, and
+    # closes this process's connections first, which inside the test's transaction would lose it.
+    monkeypatch.setattr(django_rq.utils, "reset_db_connections", lambda: None)
     rq.run_worker("default", batch=True, worker_class=SimpleWorker)
 
 
 @pytest.mark.django_db
 def test_a_web_report_goes_through_redis_to_the_worker_and_opens_its_case(
-    rq_queue, django_capture_on_commit_callbacks
+    rq_queue, django_capture_on_commit_callbacks, monkeypatch
 ):
     with django_capture_on_commit_callbacks(execute=True):
         submit()
@@ -78,7 +81,7 @@ def test_a_web_report_goes_through_redis_to_the_worker_and_opens_its_case(
     assert rq.queue_status()["default"]["ready"] == 1
     assert not Case.objects.exists()
 
-    run_worker_once()
+    run_worker_once(monkeypatch)
 
     assert not WebSubmission.objects.exists()
     assert Case.objects.get().channel == "web"
@@ -98,7 +101,7 @@ def test_a_report_whose_job_redis_lost_is_still_filed_by_the_periodic_sweep(
     assert rq_queue.get_queue("default").count == 1
     Redis.from_url(REDIS_URL).flushdb()  # Redis restarted without having synced the job
     assert WebSubmission.objects.count() == 1
-    run_worker_once()
+    run_worker_once(monkeypatch)
     assert not Case.objects.exists()  # the job is gone: nothing to run
     monkeypatch.setattr(actions, "FILING_GRACE", actions.FILING_GRACE * 0)  # as if the grace had passed
     assert tasks.file_pending_web_reports() == 1  # the periodic job that takes back lost web reports
