@@ -40,7 +40,13 @@ def free_port() -> int:
 
 def machine_env(base: dict[str, str], data: Path) -> dict[str, str]:
     data.mkdir(parents=True, exist_ok=True)
-    return {**base, "AMPARO_DATA_DIR": str(data), "AMPARO_EVIDENCE_DIR": str(data / "evidence")}
+    (data / "metrics").mkdir()  # as the systemd unit's runtime directory: gunicorn's processes add up there
+    return {
+        **base,
+        "AMPARO_DATA_DIR": str(data),
+        "AMPARO_EVIDENCE_DIR": str(data / "evidence"),
+        "PROMETHEUS_MULTIPROC_DIR": str(data / "metrics"),
+    }
 
 
 def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -67,6 +73,23 @@ def count(database_url: str, sql: str) -> int:
 
     with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as conn:
         return conn.execute(sql).fetchone()[0]
+
+
+TOKEN = "multi-server-monitoring-token-0123456789"
+
+
+def scrape_metrics(base: str) -> dict[tuple, float]:
+    """Every sample of a server's `/metrics`, keyed by name and sorted labels."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    assert answer.status_code == 200
+    found = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
 
 
 def rows(database_url: str, sql: str) -> list[tuple]:
@@ -146,6 +169,7 @@ def two_servers_two_workers(tmp_path: Path, empty_database: str) -> None:
         AMPARO_INTAKE_CHANNEL_RATE="1000000",
         AMPARO_WEB_REPORTS_PER_CLIENT_HOUR="1000000",
         AMPARO_WEB_REPORTS_PER_MINUTE="1000000",
+        AMPARO_MONITORING_TOKEN=TOKEN,
     )
     assert run(["migrate", "--noinput", "-v0"], base_env).returncode == 0
     added = run(
@@ -162,7 +186,7 @@ def two_servers_two_workers(tmp_path: Path, empty_database: str) -> None:
             port = free_port()
             web = start(
                 [sys.executable, "-m", "gunicorn", "amparo.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", "1", "--threads", "4", "--worker-class", "gthread", "--timeout", "120",
+                 "--workers", "2", "--threads", "2", "--worker-class", "gthread", "--timeout", "120",
                  "--log-level", "warning"],
                 env, tmp_path / f"web{n}.log",
             )  # fmt: skip
@@ -189,6 +213,19 @@ def two_servers_two_workers(tmp_path: Path, empty_database: str) -> None:
             f"{left} tasks still due after {DEADLINE} s: {rows(empty_database, f'SELECT task_path, status {due}')}"
         )  # noqa: S608
         assert all(p.poll() is None for p in processes), "a server or worker stopped under load"
+        # /metrics of the first server: its two processes' requests added up; the state is the database's.
+        found = scrape_metrics(bases[0])
+        web_posts = 4 * len(range(0, WEB_REPORTS, 2))  # three steps and the final one, every other report
+        answered = {
+            dict(labels)["route"]: n
+            for (name, labels), n in found.items()
+            if name == "amparo_http_requests_total"
+            and ("method", "POST") in labels
+            and ("status", "200") in labels
+        }
+        assert answered["intake:report"] == web_posts
+        assert answered["intake:sms_inbound"] == SMS_MESSAGES // 2
+        assert found[("amparo_intake_cases_total", (("channel", "web"),))] == WEB_REPORTS
     finally:
         for p in processes:
             if p.poll() is None:
