@@ -1,4 +1,4 @@
-"""Backups that restore: `amparo backup create|verify|restore|prune` (decision 0018).
+"""Backups that restore: `amparo backup create|verify|restore|prune` (decision 0019).
 
 One backup is one directory, ``amparo-backup-<UTC time>``, inside the directory the operator names:
 

@@ -1,4 +1,4 @@
-"""`/metrics` in the Prometheus text format, behind the monitoring token (decision 0019).
+"""`/metrics` in the Prometheus text format, behind the monitoring token (decision 0020).
 
 Two kinds of figures:
 

@@ -1,4 +1,4 @@
-"""Heavy reads on a PostgreSQL streaming replica (`DATABASE_REPLICA_URL`, decision 0020).
+"""Heavy reads on a PostgreSQL streaming replica (`DATABASE_REPLICA_URL`, decision 0021).
 
 With a replica configured, the observatory's dashboards, exports, bulletin and snapshot refresh read
 from it; every write, and every read anywhere else, goes to the primary, so what a user just changed is

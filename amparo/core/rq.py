@@ -1,4 +1,4 @@
-"""The Redis-backed task queue (`AMPARO_TASKS_BACKEND=rq`, `REDIS_URL`; decision 0021).
+"""The Redis-backed task queue (`AMPARO_TASKS_BACKEND=rq`, `REDIS_URL`; decision 0022).
 
 django-tasks' RQ backend (django-tasks-rq over django-rq) carries the same tasks on the same two queues
 (`default`, `periodic`); `amparo worker` runs an RQ worker for them with the same heartbeat and the same
