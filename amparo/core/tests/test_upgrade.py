@@ -48,6 +48,7 @@ def run_old(code: Path, args: list[str], env: dict[str, str]) -> subprocess.Comp
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "amparo", *args],
         env={**env, "PYTHONPATH": str(code)},
+        cwd=code,  # `-m` puts the working directory first on the path: it must not be this checkout
         capture_output=True,
         text=True,
         timeout=600,
@@ -70,6 +71,8 @@ def upgrade_and_verify(code: Path, env: dict[str, str]) -> None:
         made = run_old(code, args, env)
         assert made.returncode == 0, made.stderr[-2000:]
 
+    made = run_old(code, ["shell", "-c", "import amparo; print(amparo.__file__)"], env)
+    assert made.stdout.strip().splitlines()[-1].startswith(str(code))  # the earlier release really ran
     new = migrations_in(PROJECT) - migrations_in(code)
     checked = run(["upgrade", "--check", "--json"], env)
     plan = json.loads(checked.stdout)

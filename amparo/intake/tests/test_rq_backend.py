@@ -59,6 +59,14 @@ def submit() -> None:
     )
 
 
+def acknowledge_a_report(rq_queue, capture) -> None:  # noqa: ANN001
+    """A web report stored and acknowledged; its job reaches Redis only once the transaction commits."""
+    with capture(execute=True):
+        submit()
+        assert rq_queue.get_queue("default").count == 0
+    assert rq_queue.get_queue("default").count == 1
+
+
 def run_worker_once(monkeypatch) -> None:  # noqa: ANN001
     import django_rq.utils
     from rq import SimpleWorker
@@ -73,11 +81,7 @@ def run_worker_once(monkeypatch) -> None:  # noqa: ANN001
 def test_a_web_report_goes_through_redis_to_the_worker_and_opens_its_case(
     rq_queue, django_capture_on_commit_callbacks, monkeypatch
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        submit()
-        # Nothing reaches Redis inside the transaction: only what was committed is handed over.
-        assert rq_queue.get_queue("default").count == 0
-    assert rq_queue.get_queue("default").count == 1
+    acknowledge_a_report(rq_queue, django_capture_on_commit_callbacks)
     assert rq.queue_status()["default"]["ready"] == 1
     assert not Case.objects.exists()
 
@@ -96,9 +100,7 @@ def test_a_report_whose_job_redis_lost_is_still_filed_by_the_periodic_sweep(
 
     from amparo.intake import tasks
 
-    with django_capture_on_commit_callbacks(execute=True):
-        submit()
-    assert rq_queue.get_queue("default").count == 1
+    acknowledge_a_report(rq_queue, django_capture_on_commit_callbacks)
     Redis.from_url(REDIS_URL).flushdb()  # Redis restarted without having synced the job
     assert WebSubmission.objects.count() == 1
     run_worker_once(monkeypatch)
