@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,11 +116,16 @@ def add_item(
     received_from: str = "",
     channel: str = "",
     received_by: Agency | None = None,
+    classification: str = "",
+    sender_details: dict[str, Any] | None = None,
+    declared_hash_mismatch: list[str] | None = None,
 ) -> EvidenceItem:
     """Stream `source` (an UploadedFile, a binary stream or an iterable of bytes) into the vault.
 
     The file is sealed before the transaction opens (it may be large) and removed again if the record
-    cannot be written. Hashing and matching run afterwards as a background task.
+    cannot be written. Hashing and matching run afterwards as a background task. `classification` and
+    `sender_details` keep what the sender said of the file; `declared_hash_mismatch` names the hash
+    types the sender declared that the file does not have: an integrity alarm on the custody chain.
     """
     _require(actor, EvidencePermission.ADD, case)
     user = _user(actor)
@@ -149,6 +155,10 @@ def add_item(
                 master_key_id=sealed.master_key_id,
                 chunk_size=sealed.chunk_size,
                 chunk_count=sealed.chunk_count,
+                classification=classification[:40],
+                source_details=json.dumps(sender_details, ensure_ascii=False, sort_keys=True)
+                if sender_details
+                else "",
             )
             # Stored as given (encrypted); the event's kind ("received") is translated when shown, so a
             # custody record never mixes the languages of whoever happened to upload.
@@ -157,6 +167,14 @@ def add_item(
             _custody(
                 actor, item, CustodyKind.RECEIVED, EvidenceAudit.ITEM_RECEIVE, purpose=purpose, detail=detail
             )
+            if declared_hash_mismatch:
+                _custody(
+                    actor,
+                    item,
+                    CustodyKind.INTEGRITY_ALARM,
+                    EvidenceAudit.ITEM_INTEGRITY_ALARM,
+                    detail={"declared_hash_mismatch": sorted(declared_hash_mismatch)},
+                )
     except BaseException:
         storage.delete(sealed.storage_key)
         raise
@@ -464,6 +482,7 @@ class ImportResult:
     skipped: int = 0
     first_new_id: int | None = None
     matches: int = 0
+    added_by_type: dict[str, int] = field(default_factory=dict)
 
 
 def clean_row(row: ListRow) -> ListRow:
@@ -587,7 +606,13 @@ def import_rows(
     if batch:
         flush()
     new_ids = HashEntry.objects.filter(hash_list=hash_list, id__gt=before)
-    result.added = new_ids.count()
+    result.added_by_type = dict(
+        new_ids.order_by("hash_type")
+        .values_list("hash_type")
+        .annotate(n=Count("id"))
+        .values_list("hash_type", "n")
+    )
+    result.added = sum(result.added_by_type.values())
     result.first_new_id = new_ids.order_by("id").values_list("id", flat=True).first()
     with transaction.atomic():
         HashList.objects.filter(pk=hash_list.pk).update(version=F("version") + 1, updated_at=timezone.now())

@@ -32,10 +32,13 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, TextIO
+
+import ijson
 
 HASH_LENGTHS: dict[str, int] = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
 HASH_TYPES = tuple(HASH_LENGTHS)
@@ -51,7 +54,7 @@ MAX_REPORTED_PROBLEMS = 100
 _HEX_RE = re.compile("[0-9a-f]+")
 
 # VICS key names (as Project VIC writes them) for the hash types we carry.
-_VICS_TOP_LEVEL = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256"}
+_VICS_TOP_LEVEL = {"md5": "md5", "sha1": "sha1", "sha256": "sha256"}
 _VICS_ALT_NAMES = {
     "pdq": "pdq",
     "md5": "md5",
@@ -61,16 +64,25 @@ _VICS_ALT_NAMES = {
     "sha-256": "sha256",
 }
 _VICS_ALT_OUT = {"pdq": "PDQ", "md5": "MD5", "sha1": "SHA1", "sha256": "SHA256"}
-VICS_CONTEXT = "http://github.com/ICMEC/ProjectVic/DataModels/2.0.xml/$metadata#Cases"
+VICS_CONTEXT_BASE = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml"
+VICS_SHAPES = (
+    '{"value": [{"MediaID": 1, "MD5": "...", ...}]} (flat, #Media), '
+    '{"value": [{"Media": [{"MD5": "...", ...}]}]} (cases, #Cases) or {"Media": [...]}.'
+)
+MAX_JSON_DEPTH = 64
 
 
 class FormatError(ValueError):
-    """A hash list cannot be read; ``line`` or ``record`` (1-based) says where."""
+    """A hash list cannot be read; ``line`` or ``record`` (1-based) says where, ``code`` why (a short
+    stable name, used to count skipped records by reason)."""
 
-    def __init__(self, message: str, *, line: int | None = None, record: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, line: int | None = None, record: int | None = None, code: str = "malformed"
+    ) -> None:
         self.line = line
         self.record = record
         self.reason = message
+        self.code = code
         where = f"Line {line}: " if line is not None else (f"Record {record}: " if record is not None else "")
         super().__init__(f"{where}{message}")
 
@@ -138,7 +150,15 @@ def _entry(
     try:
         return HashEntry(hash_type, value, category, entry_id, line if line is not None else record)
     except ValueError as exc:
-        raise FormatError(str(exc), line=line, record=record) from None
+        message = str(exc)
+        code = (
+            "bad_category"
+            if message.startswith("The category")
+            else "bad_media_id"
+            if message.startswith("The entry id")
+            else "bad_hash"
+        )
+        raise FormatError(message, line=line, record=record, code=code) from None
 
 
 def make_entry(
@@ -162,14 +182,25 @@ def make_entry(
 
 @dataclass
 class ReadReport:
-    """What a non-strict reader skipped: a count and the first problems (with positions)."""
+    """What a reader read and (non-strict) skipped: counts, and the first problems with positions.
+
+    ``records`` counts lines or Media records holding hashes, ``read`` the hashes taken from them
+    (``by_type`` per hash type), ``skipped`` the records left out (``skipped_by_reason`` per
+    ``FormatError.code``) and ``not_kept`` hashes of types Amparo does not match (PhotoDNA, ...),
+    by the name the file gives them.
+    """
 
     read: int = 0
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    records: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    skipped_by_reason: Counter[str] = field(default_factory=Counter)
+    not_kept: Counter[str] = field(default_factory=Counter)
 
     def note(self, error: FormatError) -> None:
         self.skipped += 1
+        self.skipped_by_reason[error.code] += 1
         if len(self.problems) < MAX_REPORTED_PROBLEMS:
             self.problems.append(str(error))
 
@@ -332,6 +363,8 @@ def _read_csv(text: TextIO, strict: bool, report: ReadReport | None) -> Iterator
             continue
         if report is not None:
             report.read += 1
+            report.records += 1
+            report.by_type[entry.hash_type] += 1
         yield entry
 
 
@@ -375,6 +408,8 @@ def _read_pdq_lines(text: TextIO, strict: bool, report: ReadReport | None) -> It
             continue
         if report is not None:
             report.read += 1
+            report.records += 1
+            report.by_type[entry.hash_type] += 1
         yield entry
 
 
@@ -400,156 +435,185 @@ def write_pdq_lines(entries: Iterable[HashEntry], stream: TextIO, *, skip_other:
 # --------------------------------------------------------------------------- VICS JSON
 
 
-class _JsonScanner:
-    """Walks a JSON text incrementally over a bounded window of the stream."""
+class _JsonBytes:
+    """The bytes of a JSON text for ijson: a binary stream as it is (a UTF-8 BOM dropped) or a text
+    stream encoded as UTF-8, counting what was read so that one value cannot grow without bound.
 
-    _decoder = json.JSONDecoder()
+    ``mark`` is moved by the reader to where the current record (or, outside records, the current
+    token) began; reading on more than ``MAX_RECORD_CHARS`` bytes past it is a ``FormatError``.
+    """
 
-    def __init__(self, text: TextIO, record_counter: list[int]) -> None:
-        self.text = text
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-        self.records = record_counter  # shared so errors can say which record
+    def __init__(self, stream: IO[Any]) -> None:
+        self._stream = stream
+        self._binary = _is_binary(stream)
+        self._first = True
+        self.offset = 0
+        self.mark = 0
+        self.record: int | None = None
 
-    def _error(self, message: str) -> FormatError:
-        return FormatError(message, record=self.records[0] or None)
-
-    def _fill(self, minimum: int = 1) -> bool:
-        """Make at least ``minimum`` characters available after ``pos``; False at end of input."""
-        while len(self.buf) - self.pos < minimum and not self.eof:
-            chunk = _read(self.text, 1 << 16, record=self.records[0] or None)
-            if not chunk:
-                self.eof = True
-                break
-            self.buf = self.buf[self.pos :] + chunk
-            self.pos = 0
-        return len(self.buf) - self.pos >= minimum
-
-    def peek(self) -> str:
-        self.skip_ws()
-        if not self._fill():
-            raise self._error("The JSON text ends unexpectedly.")
-        return self.buf[self.pos]
-
-    def skip_ws(self) -> None:
-        while True:
-            if not self._fill():
-                return
-            buf, pos = self.buf, self.pos
-            end = len(buf)
-            while pos < end and buf[pos] in " \t\r\n":
-                pos += 1
-            self.pos = pos
-            if pos < end:
-                return
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise self._error(f"Expected '{char}' in the JSON text.")
-        self.pos += 1
-
-    def value(self) -> Any:
-        """Decode one JSON value of at most ``MAX_RECORD_CHARS`` characters."""
-        self.skip_ws()
-        want = 1 << 16
-        while True:
-            self._fill(want)
-            available = len(self.buf) - self.pos
+    def read(self, size: int = -1) -> bytes:
+        if self.offset - self.mark > MAX_RECORD_CHARS:
+            raise FormatError(
+                f"A JSON value is longer than {MAX_RECORD_CHARS} characters.",
+                record=self.record,
+                code="too_long",
+            )
+        chunk = self._stream.read(size)
+        if not self._binary:
+            if not isinstance(chunk, str):
+                raise FormatError("The stream did not give text.", record=self.record)
             try:
-                value, end = self._decoder.raw_decode(self.buf, self.pos)
-            except json.JSONDecodeError as exc:
-                if self.eof:
-                    raise self._error(f"The JSON text is malformed ({exc.msg}).") from None
-                complete = False
-            except RecursionError:
-                raise self._error("The JSON text is nested too deeply.") from None
-            else:
-                # A number at the very end of the window may continue in the next chunk.
-                complete = self.eof or end < len(self.buf) or isinstance(value, dict | list | str)
-            if complete:
-                if end - self.pos > MAX_RECORD_CHARS:
-                    raise self._error(f"A JSON value is longer than {MAX_RECORD_CHARS} characters.")
-                self.pos = end
-                return value
-            if available >= MAX_RECORD_CHARS:
-                raise self._error(f"A JSON value is malformed or longer than {MAX_RECORD_CHARS} characters.")
-            want = min(max(want, available) * 2, MAX_RECORD_CHARS)
+                chunk = chunk.encode("utf-8")
+            except UnicodeEncodeError:
+                raise FormatError("The file is not valid UTF-8 text.", record=self.record) from None
+        elif not isinstance(chunk, bytes | bytearray):
+            raise FormatError("The stream did not give bytes.", record=self.record)
+        if self._first and chunk:
+            self._first = False
+            if chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8) :]
+        self.offset += len(chunk)
+        return bytes(chunk)
 
-    def string(self) -> str:
-        if self.peek() != '"':
-            raise self._error("Expected a quoted name in the JSON text.")
-        value = self.value()
-        if not isinstance(value, str):  # pragma: no cover - raw_decode of '"' gives a str
-            raise self._error("Expected a quoted name in the JSON text.")
-        return value
+
+# yajl's own messages quote the text around the error; ours say what is wrong without quoting it.
+_YAJL_PROBLEMS = (
+    ("premature eof", "The JSON text ends unexpectedly."),
+    ("trailing garbage", "Unexpected text after the end of the JSON object."),
+    ("invalid bytes in utf8", "The file is not valid UTF-8 text."),
+    ("integer overflow", "A number in the JSON text is too large."),
+)
+
+
+class _Events:
+    """Pull access to ijson's parse events with the reader's limits (depth, record size)."""
+
+    def __init__(self, source: _JsonBytes) -> None:
+        self.source = source
+        self._events = ijson.basic_parse(source, use_float=True, buf_size=1 << 16)
+
+    def error(self, message: str, code: str = "malformed") -> FormatError:
+        return FormatError(message, record=self.source.record, code=code)
+
+    def next(self) -> tuple[str, Any]:
+        try:
+            return next(self._events)
+        except StopIteration:
+            raise self.error("The JSON text ends unexpectedly.") from None
+        except ijson.JSONError as exc:
+            text = str(exc).lower()
+            for needle, message in _YAJL_PROBLEMS:
+                if needle in text:
+                    raise self.error(message) from None
+            raise self.error("The JSON text is malformed.") from None
+
+    def end(self) -> None:
+        """Check that nothing but white space follows the top-level value."""
+        try:
+            next(self._events)
+        except StopIteration:
+            return
+        except ijson.JSONError:
+            pass
+        raise FormatError("Unexpected text after the end of the JSON object.", code="malformed")
+
+    def _walk(self, event: str, value: Any, builder: Any) -> None:
+        depth = 0
+        while True:
+            if builder is not None:
+                builder.event(event, value)
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > MAX_JSON_DEPTH:
+                    raise self.error("The JSON text is nested too deeply.")
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+            if depth == 0:
+                return
+            event, value = self.next()
+            if builder is None:
+                self.source.mark = self.source.offset  # skipped values are bounded token by token
+
+    def build(self, event: str, value: Any) -> Any:
+        """The whole value that starts with this event (bounded in size and depth)."""
+        if event not in ("start_map", "start_array"):
+            return value
+        builder = ijson.ObjectBuilder()
+        self._walk(event, value, builder)
+        return builder.value
+
+    def skip(self, event: str, value: Any) -> None:
+        self._walk(event, value, None)
 
     def members(self) -> Iterator[str]:
-        """Names of an object's members; the caller consumes each value."""
-        self.expect("{")
-        if self.peek() == "}":
-            self.pos += 1
-            return
+        """Names of the members of the object just opened; the caller consumes each value."""
         while True:
-            name = self.string()
-            self.expect(":")
-            yield name
-            char = self.peek()
-            self.pos += 1
-            if char == "}":
+            event, value = self.next()
+            if event == "end_map":
                 return
-            if char != ",":
-                raise self._error("Expected ',' or '}' in a JSON object.")
+            yield value  # a map_key: ijson gives nothing else here
 
-    def elements(self) -> Iterator[None]:
-        """Step through an array's elements; the caller consumes each one."""
-        self.expect("[")
-        if self.peek() == "]":
-            self.pos += 1
-            return
+    def elements(self) -> Iterator[tuple[str, Any]]:
+        """First event of each element of the array just opened; the caller consumes the rest."""
         while True:
-            yield None
-            char = self.peek()
-            self.pos += 1
-            if char == "]":
+            event, value = self.next()
+            if event == "end_array":
                 return
-            if char != ",":
-                raise self._error("Expected ',' or ']' in a JSON array.")
-
-    def at_end(self) -> bool:
-        self.skip_ws()
-        return not self._fill()
+            yield event, value
 
 
-def _media_entries(record: Any, number: int) -> list[HashEntry]:
+def _fold(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's members by lower-case name (VICS writers differ in letter case)."""
+    return {key.lower(): value for key, value in record.items()}
+
+
+def _not_kept(report: ReadReport | None, name: str) -> None:
+    if report is None:
+        return
+    label = name.strip()[:40] if isinstance(name, str) and name.strip().isprintable() else "?"
+    if label not in report.not_kept and len(report.not_kept) >= 20:
+        label = "other"
+    report.not_kept[label] += 1
+
+
+def _media_entries(record: Any, number: int, report: ReadReport | None = None) -> list[HashEntry]:
     if not isinstance(record, dict):
-        raise FormatError("A Media record must be a JSON object.", record=number)
-    category = record.get("Category")
+        raise FormatError("A Media record must be a JSON object.", record=number, code="not_an_object")
+    fields = _fold(record)
+    category = fields.get("category")
     if isinstance(category, bool) or not isinstance(category, str | int | type(None)):
-        raise FormatError("The Category must be text or a whole number.", record=number)
+        raise FormatError("The Category must be text or a whole number.", record=number, code="bad_category")
     category_text = None if category is None else str(category).strip() or None
-    media_id = record.get("MediaID")
+    media_id = fields.get("mediaid")
     if isinstance(media_id, bool) or not isinstance(media_id, str | int | type(None)):
-        raise FormatError("The MediaID must be text or a whole number.", record=number)
+        raise FormatError("The MediaID must be text or a whole number.", record=number, code="bad_media_id")
     entry_id = None if media_id is None else str(media_id).strip() or None
     found: list[tuple[str, Any]] = []
     for key, hash_type in _VICS_TOP_LEVEL.items():
-        if record.get(key) not in (None, ""):
-            found.append((hash_type, record[key]))
-    alternatives = record.get("AlternativeHashes")
-    if alternatives is not None:
-        if not isinstance(alternatives, list):
-            raise FormatError("AlternativeHashes must be a list.", record=number)
-        for alt in alternatives:
-            if not isinstance(alt, dict) or not isinstance(alt.get("HashName"), str):
-                raise FormatError("Each alternative hash needs a HashName and a HashValue.", record=number)
-            hash_type = _VICS_ALT_NAMES.get(alt["HashName"].strip().lower())
-            if hash_type is None:
-                continue  # other algorithms (e.g. PhotoDNA) are not ours to carry
-            found.append((hash_type, alt.get("HashValue")))
+        if fields.get(key) not in (None, ""):
+            found.append((hash_type, fields[key]))
+    alternatives = fields.get("alternativehashes")
+    if alternatives is not None and not isinstance(alternatives, list):
+        raise FormatError("AlternativeHashes must be a list.", record=number, code="bad_alternative_hashes")
+    not_kept: list[str] = ["PhotoDNA"] if fields.get("photodna") not in (None, "") else []
+    for alt in alternatives or ():
+        alt_fields = _fold(alt) if isinstance(alt, dict) else {}
+        if not isinstance(alt_fields.get("hashname"), str):
+            raise FormatError(
+                "Each alternative hash needs a HashName and a HashValue.",
+                record=number,
+                code="bad_alternative_hashes",
+            )
+        hash_type = _VICS_ALT_NAMES.get(alt_fields["hashname"].strip().lower())
+        if hash_type is None:
+            not_kept.append(alt_fields["hashname"])  # e.g. PhotoDNA: not ours to match, counted
+            continue
+        found.append((hash_type, alt_fields.get("hashvalue")))
     if not found:
-        raise FormatError("The Media record has no MD5, SHA1, SHA256 or PDQ hash.", record=number)
-    return [
+        raise FormatError(
+            "The Media record has no MD5, SHA1, SHA256 or PDQ hash.", record=number, code="no_hash"
+        )
+    entries = [
         _entry(
             hash_type,
             value.strip().lower() if isinstance(value, str) else value,
@@ -559,60 +623,188 @@ def _media_entries(record: Any, number: int) -> list[HashEntry]:
         )
         for hash_type, value in found
     ]
+    for name in not_kept:
+        _not_kept(report, name)
+    return entries
 
 
 def read_vics(
     stream: IO[Any], *, strict: bool = True, report: ReadReport | None = None
 ) -> Iterator[HashEntry]:
-    """Entries of a VICS 2.0 JSON list, decoding one Media record at a time.
+    """Entries of a VICS JSON hash set (1.3 or 2.0; flat, case or bare ``Media`` form), one Media
+    record at a time: ijson walks the text and only one record is ever built.
 
-    Structural damage (broken JSON outside a record) always raises ``FormatError``;
-    with ``strict=False`` a Media record that is valid JSON but has a bad hash is
-    skipped.
+    Structural damage (broken JSON, a wrong shape) always raises ``FormatError``; with
+    ``strict=False`` a Media record that is valid JSON but unusable (a bad hash, no hash) is
+    skipped and counted by reason in ``report``.
     """
-    with _text(stream) as text:
-        yield from _read_vics(text, strict, report)
+    yield from _read_vics(_JsonBytes(stream), strict, report)
 
 
-def _read_vics(text: TextIO, strict: bool, report: ReadReport | None) -> Iterator[HashEntry]:
-    counter = [0]
-    scanner = _JsonScanner(text, counter)
-    if scanner.peek() != "{":
-        raise FormatError("A VICS file must be a JSON object with 'value' or 'Media'.")
+def _read_vics(source: _JsonBytes, strict: bool, report: ReadReport | None) -> Iterator[HashEntry]:
+    events = _Events(source)
+    counter = 0
 
-    def media_array() -> Iterator[HashEntry]:
-        if scanner.peek() != "[":
-            raise scanner._error("'Media' must be a JSON array.")
-        for _ in scanner.elements():
-            counter[0] += 1
-            record = scanner.value()
-            try:
-                entries = _media_entries(record, counter[0])
-            except FormatError as error:
-                _skip_or_raise(error, strict, report)
-                continue
-            if report is not None:
-                report.read += len(entries)
-            yield from entries
+    def media(record: Any) -> Iterator[HashEntry]:
+        try:
+            entries = _media_entries(record, counter, report)
+        except FormatError as error:
+            _skip_or_raise(error, strict, report)
+            return
+        if report is not None:
+            report.read += len(entries)
+            for entry in entries:
+                report.by_type[entry.hash_type] += 1
+        yield from entries
 
-    for name in scanner.members():
-        if name == "Media":
-            yield from media_array()
-        elif name == "value":
-            if scanner.peek() != "[":
-                raise scanner._error("'value' must be a JSON array of cases.")
-            for _ in scanner.elements():
-                if scanner.peek() != "{":
-                    raise scanner._error("Each case in 'value' must be a JSON object.")
-                for case_key in scanner.members():
-                    if case_key == "Media":
-                        yield from media_array()
-                    else:
-                        scanner.value()
+    def start_record() -> None:
+        nonlocal counter
+        counter += 1
+        source.record = counter
+        source.mark = source.offset
+        if report is not None:
+            report.records += 1
+
+    def media_array(event: str) -> Iterator[HashEntry]:
+        if event != "start_array":
+            raise events.error("'Media' must be a JSON array.")
+        for event, value in events.elements():
+            start_record()
+            yield from media(events.build(event, value))
+
+    def value_item(event: str, value: Any) -> Iterator[HashEntry]:
+        """One element of ``value``: a Media record (the flat form) or a case holding ``Media``."""
+        if event != "start_map":
+            raise events.error("Each element of 'value' must be a JSON object (a Media record or a case).")
+        start_record()
+        record: dict[str, Any] = {}
+        is_case = False
+        for key in events.members():
+            event, value = events.next()
+            if key.lower() == "media" and event == "start_array":
+                if not is_case:  # it was a case, not a record: it is not counted as one
+                    is_case = True
+                    nonlocal counter
+                    counter -= 1
+                    if report is not None:
+                        report.records -= 1
+                yield from media_array(event)
+            elif is_case:
+                events.skip(event, value)
+            else:
+                record[key] = events.build(event, value)
+        if not is_case:
+            yield from media(record)
+
+    event, _ = events.next()
+    if event != "start_map":
+        raise FormatError(f"A VICS file must be a JSON object; expected {VICS_SHAPES}", code="malformed")
+    for name in events.members():
+        source.mark = source.offset
+        event, value = events.next()
+        if name.lower() == "media":
+            yield from media_array(event)
+        elif name.lower() == "value":
+            if event != "start_array":
+                raise events.error("'value' must be a JSON array of Media records or of cases.")
+            for event, value in events.elements():
+                yield from value_item(event, value)
         else:
-            scanner.value()
-    if not scanner.at_end():
-        raise scanner._error("Unexpected text after the end of the JSON object.")
+            events.skip(event, value)
+    events.end()
+
+
+@dataclass(frozen=True, slots=True)
+class VicsMedia:
+    """One Media record of a VICS export: one distinct file (by MD5) and what is known of it."""
+
+    media_id: int
+    md5: str | None = None
+    sha1: str | None = None
+    size: int | None = None
+    category: int | None = None
+    alternatives: tuple[tuple[str, str], ...] = ()  # (hash type, value): sha256, pdq, further ones
+
+    @property
+    def hash_count(self) -> int:
+        return bool(self.md5) + bool(self.sha1) + len(self.alternatives)
+
+    def as_json(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"MediaID": self.media_id}
+        if self.category is not None:
+            record["Category"] = self.category
+        if self.md5:
+            record["MD5"] = self.md5.upper()
+        if self.sha1:
+            record["SHA1"] = self.sha1.upper()
+        if self.size is not None:
+            record["MediaSize"] = self.size
+        if self.alternatives:
+            record["AlternativeHashes"] = [
+                {"HashName": _VICS_ALT_OUT[kind], "HashValue": value} for kind, value in self.alternatives
+            ]
+        return record
+
+
+def vics_context(region: str = "Default", collection: str = "Cases") -> str:
+    """The ``@odata.context`` of a VICS 2.0 file for a region (``Default``, ``US``, ``UK``, ...)."""
+    if not region or not all(ch.isalnum() or ch in "-_" for ch in region):
+        raise ValueError("The VICS region must be letters, digits, '-' or '_' (e.g. Default, US, UK).")
+    return f"{VICS_CONTEXT_BASE}/{region}/$metadata#{collection}"
+
+
+# Project VIC's categories, in the order of pertinence an export chooses from when several apply.
+VICS_CATEGORY_ORDER = (1, 2, 3, 4, 0)
+# Classifications Amparo holds (NCMEC's ESP industry classification A1-B2: a minor in a sexual act or a
+# lascivious exhibition; hash-list labels) and the VICS category each means.
+_VICS_CATEGORY_OF_LABEL = {
+    "a1": 1,
+    "a2": 1,
+    "b1": 1,
+    "b2": 1,
+    "csam": 1,
+    "cam": 1,
+    "child abuse material": 1,
+    "child exploitive": 2,
+    "age difficult": 2,
+    "cgi": 3,
+    "animation": 3,
+    "comparison": 4,
+    "non-pertinent": 0,
+    "non pertinent": 0,
+}
+
+
+def vics_category(labels: Iterable[str | None]) -> int | None:
+    """The VICS category (0-4) for an item's classification labels, the most pertinent one if
+    several apply; ``None`` when none is known (the record then carries no Category)."""
+    found: set[int] = set()
+    for label in labels:
+        text = (label or "").strip().lower()
+        if text in {"0", "1", "2", "3", "4"}:
+            found.add(int(text))
+        elif text.startswith("cat") and text[3:].strip() in {"0", "1", "2", "3", "4"}:
+            found.add(int(text[3:].strip()))
+        elif text in _VICS_CATEGORY_OF_LABEL:
+            found.add(_VICS_CATEGORY_OF_LABEL[text])
+    return next((category for category in VICS_CATEGORY_ORDER if category in found), None)
+
+
+def write_vics_media(
+    records: Iterable[VicsMedia], stream: TextIO, *, case_name: str | None = None, region: str = "Default"
+) -> int:
+    """Write a VICS 2.0 case file (``#Cases``: one case holding the Media records); return how many
+    records. Written incrementally."""
+    stream.write('{"@odata.context": ' + json.dumps(vics_context(region)) + ', "value": [{')
+    if case_name is not None:
+        stream.write('"CaseNumber": ' + json.dumps(case_name) + ", ")
+    stream.write('"Media": [')
+    count = 0
+    for record in records:
+        stream.write(("\n" if count == 0 else ",\n") + json.dumps(record.as_json(), ensure_ascii=False))
+        count += 1
+    stream.write("\n]}]}\n")
+    return count
 
 
 def _vics_record(group: list[HashEntry]) -> dict[str, Any]:
@@ -638,14 +830,17 @@ def _is_canonical_int(text: str) -> bool:
     return text.isascii() and (text == "0" or (text[:1] in "123456789" and text.isdigit())) and len(text) < 16
 
 
-def write_vics(entries: Iterable[HashEntry], stream: TextIO, *, case_name: str | None = None) -> int:
-    """Write entries as VICS 2.0 JSON; return how many entries were written.
+def write_vics(
+    entries: Iterable[HashEntry], stream: TextIO, *, case_name: str | None = None, region: str = "Default"
+) -> int:
+    """Write hash-list entries as VICS 2.0 JSON; return how many entries were written.
 
     Consecutive entries with the same (non-empty) entry id and category become one
     Media record (MD5 and SHA1 top-level, the rest in AlternativeHashes); an entry
-    without an id is a record of its own. Written incrementally.
+    without an id is a record of its own. Written incrementally. (A case's export, one
+    record per distinct file, is ``write_vics_media``.)
     """
-    stream.write('{"@odata.context": ' + json.dumps(VICS_CONTEXT) + ', "value": [{')
+    stream.write('{"@odata.context": ' + json.dumps(vics_context(region)) + ', "value": [{')
     if case_name is not None:
         stream.write('"CaseNumber": ' + json.dumps(case_name) + ", ")
     stream.write('"Media": [')

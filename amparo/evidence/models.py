@@ -7,7 +7,9 @@ only amparo.evidence.actions creates them, nothing updates or deletes them.
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -51,6 +53,11 @@ class EvidenceItem(models.Model):
         _("hashing"), max_length=8, choices=HashingState.choices, default=HashingState.PENDING
     )
     known_material = models.BooleanField(_("known material"), default=False, db_index=True)
+    # As the sender classified the file (NCMEC's ESP industry classification A1-B2, ...); blank if none.
+    classification = models.CharField(_("classification as received"), max_length=40, blank=True)
+    # What the sender said of the file (original URL, EXIF, annotations, whether the platform viewed it),
+    # as JSON: encrypted, because it can identify a person.
+    source_details = EncryptedTextField(_("details from the sender"))
     # Encryption: where the sealed bytes are and the per-file key, wrapped by the master key it names.
     storage_key = models.CharField(max_length=200, unique=True, editable=False)
     wrapped_key = models.BinaryField(editable=False)
@@ -76,6 +83,20 @@ class EvidenceItem(models.Model):
     def categories(self) -> list[str]:
         """Categories of the known material this item matched, as the hash lists gave them."""
         return sorted({m.category for m in self.matches.all() if m.category})
+
+    @property
+    def classification_labels(self) -> list[str]:
+        """The sender's classification and the matched lists' categories (for an export's category)."""
+        return ([self.classification] if self.classification else []) + self.categories
+
+    @property
+    def sender_details(self) -> dict[str, Any]:
+        """``source_details`` decoded (``{}`` when the sender said nothing)."""
+        try:
+            details = json.loads(self.source_details) if self.source_details else {}
+        except ValueError:
+            return {}
+        return details if isinstance(details, dict) else {}
 
 
 class CustodyKind(models.TextChoices):

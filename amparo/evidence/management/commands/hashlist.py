@@ -11,8 +11,10 @@ an "exported" custody event to every item.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import resource
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +31,33 @@ from amparo.evidence import actions, formats
 from amparo.evidence.models import EvidenceItem, HashSource
 
 BATCH = 5000
+
+SHAPES = {
+    "csv": "A csv list holds lines 'hash_type,hash,category' (md5, sha1, sha256 or pdq).",
+    "pdq": "A pdq list holds lines 'pdq <64 hexadecimal digits>'.",
+    "vics": f"A VICS file is a JSON object: {formats.VICS_SHAPES}",
+}
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _counts(counter: Any) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counter.items())) or "none"
+
+
+def _no_hashes_message(file: str, fmt: str, size: int, report: formats.ReadReport) -> str:
+    if size == 0:
+        return f"{file} is empty: no hashes, so no list was made. Check that the download is complete."
+    unit = "records" if fmt == "vics" else "lines"
+    skipped = f" ({_counts(report.skipped_by_reason)})" if report.skipped else ""
+    return (
+        f"No hashes found in {file} read as {fmt}: {report.records} {unit} with hashes, {report.skipped} "
+        f"skipped{skipped}. {SHAPES[fmt]} Nothing was imported and no list was made; check --format."
+    )
 
 
 def _actor(username: str | None, channel: str) -> Any:
@@ -48,6 +77,34 @@ def case_entries(items: list[EvidenceItem]) -> Iterator[formats.HashEntry]:
             value = getattr(item, kind)
             if value:
                 yield formats.HashEntry(kind, value, category, str(item.pk))
+
+
+def case_media(items: list[EvidenceItem]) -> Iterator[formats.VicsMedia]:
+    """One VICS Media record per distinct file (items with the same MD5 merged; an item without an MD5
+    is a record of its own), numbered 1, 2, ... in the order received. Every hash of every merged item
+    is kept: a second SHA-1, SHA-256 or PDQ goes to AlternativeHashes."""
+    groups: dict[str, list[EvidenceItem]] = {}
+    for item in items:
+        groups.setdefault(item.md5 or f"item:{item.pk}", []).append(item)
+    for number, group in enumerate(groups.values(), start=1):
+        first = group[0]
+        alternatives: list[tuple[str, str]] = []
+        for item in group:
+            for kind, value in (("sha1", item.sha1), ("sha256", item.sha256), ("pdq", item.pdq)):
+                if (
+                    value
+                    and (kind, value) not in alternatives
+                    and not (kind == "sha1" and value == first.sha1)
+                ):
+                    alternatives.append((kind, value))
+        yield formats.VicsMedia(
+            media_id=number,
+            md5=first.md5 or None,
+            sha1=first.sha1 or None,
+            size=first.size,
+            category=formats.vics_category(label for item in group for label in item.classification_labels),
+            alternatives=tuple(alternatives),
+        )
 
 
 class Command(BaseCommand):
@@ -77,6 +134,11 @@ class Command(BaseCommand):
         exp.add_argument("--case", required=True, dest="reference")
         exp.add_argument("--format", required=True, choices=("vics", "csv"))
         exp.add_argument("-o", "--output", required=True)
+        exp.add_argument(
+            "--region",
+            default="Default",
+            help="VICS region in the file's @odata.context (Default, US, UK, ...); default: Default.",
+        )
         exp.add_argument("--user", help="Act as this user (their rights apply); default: the system.")
         exp.add_argument("--json", action="store_true", dest="as_json", help="Print one JSON object.")
 
@@ -100,30 +162,40 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{file} is not a readable file. Check the path.")
         fmt = format
+        if os.path.getsize(path) == 0:
+            raise CommandError(_no_hashes_message(file, fmt or "csv", 0, formats.ReadReport()))
         if fmt is None:
             with open(path, "rb") as head:
                 fmt = formats.guess_format(head.read(4096))
             if fmt is None:
                 raise CommandError("Cannot tell the list's format: pass --format csv, pdq or vics.")
         actor = _actor(options.get("user"), "cli:hashlist")
-        hash_list = actions.get_or_create_hash_list(
-            actor,
-            name,
-            source,
-            permission_note=options.get("permission_note") or "",
-            pdq_threshold=options.get("pdq_threshold"),
-        )
         deleting = bool(options.get("delete"))
         size = os.path.getsize(path)
         report = formats.ReadReport()
-        # Opened as text here, so that the reader does not wrap (and later close) the file itself.
-        text = open(path, encoding="utf-8-sig", errors="strict", newline="")  # noqa: SIM115 - closed below
-        stream = text.buffer
-        with text, progress_bar(self, total=size, desc=name, quiet=as_json, unit="B") as bar:
+        with (
+            open(path, "rb") as stream,
+            progress_bar(self, total=size, desc=name, quiet=as_json, unit="B") as bar,
+        ):
+            entries = formats.read_entries(stream, fmt, strict=False, report=report)
+            try:
+                # The first hash is read before the list is made: a file with none leaves nothing behind.
+                first = next(entries, None)
+            except formats.FormatError as exc:
+                raise CommandError(f"{exc} Nothing was imported. {SHAPES[fmt]}") from None
+            if first is None:
+                raise CommandError(_no_hashes_message(file, fmt, size, report))
+            hash_list = actions.get_or_create_hash_list(
+                actor,
+                name,
+                source,
+                permission_note=options.get("permission_note") or "",
+                pdq_threshold=options.get("pdq_threshold"),
+            )
             last = [0]
 
             def rows() -> Iterator[actions.ListRow]:
-                for entry in formats.read_entries(text, fmt, strict=False, report=report):
+                for entry in itertools.chain([first], entries):
                     yield actions.ListRow(
                         entry.hash_type, entry.hash, entry.category or "", entry.entry_id or "", deleting
                     )
@@ -137,27 +209,50 @@ class Command(BaseCommand):
                 result = actions.import_rows(actor, hash_list, rows(), batch_size=BATCH, progress=advance)
             except formats.FormatError as exc:
                 raise CommandError(
-                    f"{exc}. Fix the file and import it again; entries already read are kept."
+                    f"{exc} Fix the file and import it again; entries already read are kept."
                 ) from None
         summary = {
             "list": hash_list.name,
+            "format": fmt,
+            "records_read": report.records,
+            "hashes_read": report.read,
+            "hashes_read_by_type": dict(sorted(report.by_type.items())),
             "added": result.added,
+            "added_by_type": result.added_by_type,
             "tombstoned": result.tombstoned,
             "skipped_lines": report.skipped,
+            "skipped_by_reason": dict(sorted(report.skipped_by_reason.items())),
+            "hashes_not_kept": dict(sorted(report.not_kept.items())),
             "new_matches": result.matches,
+            "peak_memory_mb": peak_memory_mb(),
             "problems": report.problems[:10],
         }
         if as_json:
             self.stdout.write(json.dumps(summary))
             return
+        unit = "records" if fmt == "vics" else "lines"
         self.stdout.write(
-            f"{hash_list.name}: {result.added} entries added, {result.tombstoned} tombstoned, "
-            f"{report.skipped} lines skipped; {result.matches} new matches in the vault."
+            f"{hash_list.name}: {report.records} {unit} read, {report.read} hashes "
+            f"({_counts(report.by_type)}); {result.added} added ({_counts(result.added_by_type)}), "
+            f"{result.tombstoned} tombstoned; {result.matches} new matches in the vault."
         )
+        self.stdout.write(
+            f"Skipped {report.skipped} {unit}"
+            + (f" ({_counts(report.skipped_by_reason)})." if report.skipped else ".")
+        )
+        if report.not_kept:
+            self.stdout.write(f"Hashes of types Amparo does not match, not kept: {_counts(report.not_kept)}.")
+        self.stdout.write(f"Peak memory: {summary['peak_memory_mb']} MB.")
         for problem in report.problems[:10]:
             self.stderr.write(problem)
 
-    def _export(self, *, reference: str, format: str, output: str, as_json: bool, **options: Any) -> None:
+    def _export(
+        self, *, reference: str, format: str, output: str, as_json: bool, region: str, **options: Any
+    ) -> None:
+        try:
+            formats.vics_context(region)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         case = Case.objects.filter(reference=reference.strip().upper()).first()
         if case is None:
             raise CommandError(f"No case has the reference {reference!r}. Check it (e.g. AMP-7K3Q-X9D2).")
@@ -167,17 +262,22 @@ class Command(BaseCommand):
         tmp = target.with_name(f".{target.name}.partial")
         with open(tmp, "w", encoding="utf-8", newline="") as out:
             if format == "vics":
-                count = formats.write_vics(case_entries(items), out, case_name=case.reference)
+                records = list(case_media(items))
+                formats.write_vics_media(records, out, case_name=case.reference, region=region)
+                count = sum(record.hash_count for record in records)
             else:
                 count = formats.write_csv(case_entries(items), out)
         os.replace(tmp, target)
+        summary: dict[str, Any] = {"case": case.reference, "items": len(items), "hashes": count}
+        if format == "vics":
+            summary["media_records"] = len(records)
+        summary["file"] = str(target)
         if as_json:
-            self.stdout.write(
-                json.dumps(
-                    {"case": case.reference, "items": len(items), "hashes": count, "file": str(target)}
-                )
-            )
+            self.stdout.write(json.dumps(summary))
         else:
-            self.stdout.write(f"{case.reference}: {count} hashes of {len(items)} items written to {target}.")
+            records_note = f" in {len(records)} Media records" if format == "vics" else ""
+            self.stdout.write(
+                f"{case.reference}: {count} hashes of {len(items)} items{records_note} written to {target}."
+            )
         if sys.stdout.isatty():
             self.stderr.write("The file holds hashes only, never evidence.")
