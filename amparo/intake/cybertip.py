@@ -6,11 +6,14 @@
 1. returns the existing case if this report id was imported before (InternationalReferral is unique
    on source and report id);
 2. seals every media file into the vault *before* any row is written, hashing it on the way, and
-   compares the hashes the report declares: a mismatch is an integrity alarm (audited on its own) and
-   the whole import fails;
+   compares the hashes the report declares (``originalFileHash``: the file as the user uploaded it,
+   which the platform may since have changed): a mismatch is audited as an integrity alarm, recorded
+   on the item's chain of custody and shown in the import's output, never silently accepted;
 3. in ONE transaction opens the international-referral case (owned by the receiving agency,
-   AMPARO_CYBERTIP_AGENCY), its persons (reported persons as offenders, victims with their age), a note
-   with every identifier and IP event (encrypted), the evidence items and the referral row.
+   AMPARO_CYBERTIP_AGENCY) at the report's priority (escalated reports at the highest), its persons
+   (reported persons as offenders, victims with their age, year of birth and address), a note with
+   every identifier, device, IP event and incident detail (encrypted), the evidence items (with the
+   platform's classification, annotations, EXIF and original URL, encrypted) and the referral row.
 
 Anything failing after the files were sealed deletes them again, so a malformed package leaves neither
 a case nor a vault file. Case and evidence rows are written by the `cybertip` channel actor; the
@@ -24,7 +27,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -72,11 +75,30 @@ _PLATFORM_WORDS = {
 
 
 @dataclass(frozen=True)
+class FileOutcome:
+    """What became of one declared file (``fileDetails``)."""
+
+    file_name: str
+    file_id: str | None
+    found: bool  # the package holds it (matched by fileName, then fileId)
+    md5_ok: bool | None  # the declared MD5 matches the file; None: no MD5 declared or file not found
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file_name": self.file_name,
+            "file_id": self.file_id,
+            "found": self.found,
+            "md5_ok": self.md5_ok,
+        }
+
+
+@dataclass(frozen=True)
 class ImportResult:
     case: Case
     referral: InternationalReferral
     created: bool  # False: the report was imported before and its case is returned
     files: int
+    file_outcomes: tuple[FileOutcome, ...] = ()
 
 
 def receiving_agency() -> Agency:
@@ -162,8 +184,46 @@ def _join(values: list[str]) -> str:
     return ", ".join(dict.fromkeys(values))
 
 
-def _identifiers_note(report: cybertip.CyberTipReport, missing: int) -> str:
-    """Every identifier and IP event of the report, for the case note (encrypted at rest)."""
+def _ip_line(event: cybertip.IpEvent) -> str:
+    return _("IP %(ip)s, %(event)s, %(when)s") % {
+        "ip": event.ip + (f":{event.port}" if event.port else ""),
+        "event": event.event or "-",
+        "when": event.when.isoformat() if event.when else (event.when_raw or "-"),
+    }
+
+
+def _person_lines(person: cybertip.Person) -> list[str]:
+    fields = [
+        (_("names"), [" ".join(p) for p in zip(person.first_names, person.last_names, strict=False)]),
+        (_("display names"), person.display_names),
+        (_("screen names"), person.screen_names),
+        (_("e-mail addresses"), person.emails),
+        (_("phone numbers"), [phone.international for phone in person.phones]),
+        (_("platform identifiers"), person.esp_identifiers),
+        (_("platform services"), person.esp_services),
+        (_("profile URLs"), person.profile_urls),
+        (_("dates of birth"), person.dates_of_birth),
+        (_("schools"), person.school_names),
+        (_("addresses"), person.addresses),
+        (_("devices"), person.device_ids),
+        (_("prior CyberTipline reports"), person.prior_reports),
+        (_("group identifiers"), person.group_identifiers),
+        (_("additional information"), person.additional_info),
+    ]
+    lines = [f"  {label}: {_join(values)}" for label, values in fields if values]
+    lines.extend("  " + _ip_line(event) for event in person.ip_events)
+    for location in person.locations:
+        place = [v for v in (location.city, location.region, location.country) if v]
+        if place:
+            lines.append("  " + _("estimated location: %(place)s") % {"place": ", ".join(place)})
+    return lines
+
+
+def _identifiers_note(
+    report: cybertip.CyberTipReport, missing: int, mismatched: list[cybertip.ReportedFile] = ()
+) -> str:
+    """Every identifier, device, IP event and incident detail of the report, for the case note
+    (encrypted at rest)."""
     lines = [_("NCMEC CyberTipline report %(id)s.") % {"id": report.report_id}]
     if report.reporter_company:
         lines.append(_("Reported by: %(company)s.") % {"company": report.reporter_company})
@@ -171,51 +231,43 @@ def _identifiers_note(report: cybertip.CyberTipReport, missing: int) -> str:
         lines.append(_("Incident type: %(type)s.") % {"type": report.incident_type})
     if report.incident_date_raw and report.incident_date is None:
         lines.append(_("Incident date as given: %(date)s.") % {"date": report.incident_date_raw})
+    if report.incident_date_description:
+        lines.append(_("About the incident date: %(text)s") % {"text": report.incident_date_description})
     if report.annotations:
         lines.append(_("Annotations: %(list)s.") % {"list": _join(report.annotations)})
-    if report.escalate:
+    if report.escalate_reason:
+        lines.append(_("Escalated to high priority: %(reason)s") % {"reason": report.escalate_reason})
+    elif report.escalate:
         lines.append(_("NCMEC escalated this report to high priority."))
+    for kind, name, text in report.incident_details:
+        lines.append(f"{kind} / {name}: {text}")
     for number, person in enumerate(report.reported_persons, 1):
         lines.append(_("Reported person %(n)d:") % {"n": number})
-        fields = [
-            (_("names"), [" ".join(p) for p in zip(person.first_names, person.last_names, strict=False)]),
-            (_("display names"), person.display_names),
-            (_("screen names"), person.screen_names),
-            (_("e-mail addresses"), person.emails),
-            (_("phone numbers"), [phone.international for phone in person.phones]),
-            (_("platform identifiers"), person.esp_identifiers),
-            (_("profile URLs"), person.profile_urls),
-            (_("dates of birth"), person.dates_of_birth),
-        ]
-        for label, values in fields:
-            if values:
-                lines.append(f"  {label}: {_join(values)}")
-        for event in person.ip_events:
-            lines.append(
-                "  "
-                + _("IP %(ip)s, %(event)s, %(when)s")
-                % {
-                    "ip": event.ip + (f":{event.port}" if event.port else ""),
-                    "event": event.event or "-",
-                    "when": event.when.isoformat() if event.when else (event.when_raw or "-"),
-                }
-            )
-        for location in person.locations:
-            place = [v for v in (location.city, location.region, location.country) if v]
-            if place:
-                lines.append("  " + _("estimated location: %(place)s") % {"place": ", ".join(place)})
+        lines.extend(_person_lines(person))
     for number, victim in enumerate(report.victims, 1):
-        identifiers = victim.screen_names + victim.emails + victim.display_names
-        if identifiers:
-            lines.append(_("Victim %(n)d identifiers: %(list)s") % {"n": number, "list": _join(identifiers)})
+        lines.append(_("Victim %(n)d:") % {"n": number})
+        lines.extend(_person_lines(victim))
     if report.urls:
         lines.append(_("URLs: %(list)s") % {"list": _join(report.urls)})
     for reported in report.files:
+        label = reported.label or "-"
         if reported.industry_classification:
             lines.append(
                 _("File %(id)s: classified %(class)s by the platform.")
-                % {"id": reported.file_id or "-", "class": reported.industry_classification}
+                % {"id": label, "class": reported.industry_classification}
             )
+        if reported.location:
+            lines.append(
+                _("File %(id)s: original location %(url)s") % {"id": label, "url": reported.location}
+            )
+        lines.extend(
+            f"  {_('File %(id)s') % {'id': label}}: " + _ip_line(event) for event in reported.ip_events
+        )
+    for reported in mismatched:
+        lines.append(
+            _("File %(id)s: the MD5 the report declares does not match the file received (see its custody).")
+            % {"id": reported.label or "-"}
+        )
     if missing:
         lines.append(
             _("%(count)d declared file(s) were not in the package (ask NCMEC for them).") % {"count": missing}
@@ -236,6 +288,43 @@ class _Presealed:
     sealed: vault.Sealed
     name: str
     declared_type: str = ""
+    reported: cybertip.ReportedFile | None = None
+    mismatch: list[str] = field(default_factory=list)  # declared hash types the file does not have
+
+
+def _sender_details(reported: cybertip.ReportedFile, mismatch: list[str]) -> dict[str, Any]:
+    """What the platform said of a file, for the evidence item (stored encrypted)."""
+    details: dict[str, Any] = {
+        "file_id": reported.file_id,
+        "file_name": reported.file_name,
+        "original_url": reported.location,
+        "viewed_by_esp": reported.viewed_by_esp,
+        "exif_viewed_by_esp": reported.exif_viewed_by_esp,
+        "publicly_available": reported.publicly_available,
+        "annotations": reported.annotations,
+        "details": [{"type": kind, "name": name, "value": value} for kind, name, value in reported.details],
+        "devices": reported.device_ids,
+        "ip_events": [_ip_line(event) for event in reported.ip_events],
+        "additional_info": reported.additional_info,
+        "declared_hashes": reported.declared_hashes,
+        "declared_hash_mismatch": mismatch,
+    }
+    return {key: value for key, value in details.items() if value not in (None, [], {})}
+
+
+def _outcomes(
+    package: cybertip.CyberTipPackage, checked: dict[int, dict[str, bool]] | None = None
+) -> tuple[FileOutcome, ...]:
+    """Each declared file: found in the package, and whether its declared MD5 matched (verified now
+    unless ``checked`` holds the result of sealing it)."""
+    outcomes = []
+    for reported, present in package.files():
+        md5_ok = None
+        if present and "md5" in reported.declared_hashes:
+            result = checked.get(id(reported)) if checked is not None else None
+            md5_ok = (result if result is not None else package.verify(reported)).get("md5")
+        outcomes.append(FileOutcome(reported.label, reported.file_id, present, md5_ok))
+    return tuple(outcomes)
 
 
 def _seal(
@@ -288,7 +377,15 @@ def _record_alarm(actor: Any, report_id: str) -> None:
             ("intake.internationalreferral", report_id),
             ["declared_hashes"],
         )
-    logger.error("CyberTipline import refused: a declared hash did not match (report %s)", report_id)
+    logger.error("CyberTipline import: a declared hash did not match its file (report %s)", report_id)
+
+
+def _birth_year(person: cybertip.Person) -> int | None:
+    for text in person.dates_of_birth:
+        year = text.strip()[:4]
+        if year.isdigit() and 1900 <= int(year) <= 2100:
+            return int(year)
+    return None
 
 
 # --------------------------------------------------------------------------- the import
@@ -328,30 +425,31 @@ def import_package(
             raise CyberTipError(_("The report id is longer than 64 characters; the package was refused."))
         existing = _existing(report.report_id)
         if existing is not None:
-            return ImportResult(existing.case, existing, False, existing.file_count)
+            return ImportResult(existing.case, existing, False, existing.file_count, _outcomes(package))
         media = _media_files(package)
         missing = sum(1 for _reported, present in package.files() if not present)
         if on_total is not None:
             on_total(sum(package.members[p] for p, _r in media))
         storage = get_storage()
         sealed: list[_Presealed] = []
+        checked: dict[int, dict[str, bool]] = {}
         try:
             for relative, reported in media:
                 result, digests = _seal(package, relative, progress)
                 name = (reported.original_name if reported else None) or relative.rsplit("/", 1)[-1]
-                sealed.append(_Presealed(result, name))
+                wrong: list[str] = []
                 if reported is not None:
-                    wrong = [k for k, v in reported.declared_hashes.items() if digests[k] != v]
-                    if wrong:
-                        _record_alarm(actor, report.report_id)
-                        raise CyberTipError(
-                            _(
-                                "File %(number)d of the report does not match the %(kinds)s hash the report "
-                                "declares. Nothing was imported; ask NCMEC for a new copy of the package."
-                            )
-                            % {"number": report.files.index(reported) + 1, "kinds": ", ".join(wrong).upper()}
-                        )
-            return _write(actor, user, agency, report, sealed, missing)
+                    checked[id(reported)] = {k: digests[k] == v for k, v in reported.declared_hashes.items()}
+                    wrong = [k for k, ok in checked[id(reported)].items() if not ok]
+                sealed.append(_Presealed(result, name, reported=reported, mismatch=wrong))
+            if any(item.mismatch for item in sealed):
+                # Kept (the platform may have changed the file since the user uploaded it), never
+                # silently: audited here, on each item's custody chain, in the note and the output.
+                _record_alarm(actor, report.report_id)
+            imported = _write(actor, user, agency, report, sealed, missing)
+            return ImportResult(
+                imported.case, imported.referral, True, imported.files, _outcomes(package, checked)
+            )
         except IntegrityError:
             # Imported concurrently by someone else: theirs stands, ours is removed.
             for item in sealed:
@@ -376,7 +474,10 @@ def _write(
 ) -> ImportResult:
     forms = [code for code in report.forms if code in FORM_CODES]
     province, district = map_location(report.estimated_location)
-    platforms = platforms_for(report.reporter_company)
+    services = [
+        service for person in report.reported_persons + report.victims for service in person.esp_services
+    ]
+    platforms = platforms_for(report.reporter_company, *services)
     priority = report.priority if report.priority in Priority.values else Priority.NORMAL
     narrative = "\n\n".join(report.additional_info)
     with transaction.atomic():
@@ -405,7 +506,9 @@ def _write(
                 role=PersonRole.OFFENDER,
                 name=name[:500],
                 phone=person.phones[0].international if person.phones else "",
+                address=(person.addresses or [""])[0][:500],
                 age=min(person.ages) if person.ages and min(person.ages) <= 120 else None,
+                birth_year=_birth_year(person),
             )
         for victim in report.victims:
             names = [" ".join(p) for p in zip(victim.first_names, victim.last_names, strict=False)]
@@ -414,9 +517,13 @@ def _write(
                 case,
                 role=PersonRole.VICTIM,
                 name=(names or [""])[0][:500],
+                phone=victim.phones[0].international if victim.phones else "",
+                address=(victim.addresses or [""])[0][:500],
                 age=min(victim.ages) if victim.ages and min(victim.ages) <= 120 else None,
+                birth_year=_birth_year(victim),
             )
-        case_actions.add_note(CHANNEL_ACTOR, case, _identifiers_note(report, missing))
+        mismatched = [item.reported for item in sealed if item.mismatch and item.reported is not None]
+        case_actions.add_note(CHANNEL_ACTOR, case, _identifiers_note(report, missing, mismatched))
         referral = InternationalReferral.objects.create(
             source=ReferralSource.NCMEC,
             external_id=report.report_id,
@@ -425,6 +532,7 @@ def _write(
             file_count=len(sealed),
         )
         for item in sealed:
+            reported = item.reported
             evidence_actions.add_item(
                 CHANNEL_ACTOR,
                 case,
@@ -433,6 +541,9 @@ def _write(
                 received_from=_("NCMEC CyberTipline report %(id)s") % {"id": report.report_id},
                 channel="cybertip",
                 received_by=agency,
+                classification=(reported.industry_classification or "") if reported else "",
+                sender_details=_sender_details(reported, item.mismatch) if reported else None,
+                declared_hash_mismatch=item.mismatch,
             )
         audit.record(
             actor, IntakeAudit.CYBERTIP_IMPORT, referral, ["source", "external_id", "case", "file_count"]

@@ -2,10 +2,16 @@
 
 NCMEC's case-management tool delivers a report to foreign law enforcement as a
 folder (or a zip of one) holding one report XML (root ``report``, usually in the
-namespace ``http://report.cybertip.org/leaws/icac``) and a ``Media/`` folder. No
-public schema of that XML exists, so this reader is tolerant: every element but
-``reportId`` is optional, repeated elements are all kept, the namespace may be
-present or absent, and unknown elements are kept as raw (path, text) pairs.
+namespace ``http://report.cybertip.org/leaws/icac``) and a ``Media/`` folder. The
+element names are those of NCMEC's public CyberTipline Reporting API (the ESP
+schema: ``incidentSummary``, ``reporter``, ``personOrUserReported``, ``victim``,
+``fileDetails``, ...). The reader is tolerant: every element but ``reportId`` is
+optional, repeated elements are all kept, the namespace may be present or absent,
+and unknown elements are kept as raw (path, text) pairs.
+
+Each ``fileDetails`` is matched to a file of the package's ``Media/`` folder by its
+``fileName``, then its ``fileId`` (``locationOfFile`` is the file's original URL at
+the platform: kept as data, used as a path only when it names a file of the package).
 
 It is also defensive, because the package comes from outside:
 
@@ -122,14 +128,17 @@ class Location:
 @dataclass(frozen=True, slots=True)
 class Phone:
     number: str
-    country_code: str | None = None
+    country_code: str | None = None  # the schema's countryCallingCode (older exports: countryCode)
 
     @property
     def international(self) -> str:
-        """The number with its country code as ``+<code><number>`` when the code is given."""
+        """The number in E.164 (``+<code><number>``) when a calling code is given or written in."""
         digits = "".join(ch for ch in self.number if ch.isdigit() or ch == "+")
-        if self.country_code and not digits.startswith("+"):
-            return f"+{self.country_code.lstrip('+')}{digits}"
+        if digits.startswith("00"):
+            return "+" + digits[2:]
+        code = "".join(ch for ch in (self.country_code or "") if ch.isdigit())
+        if code and not digits.startswith("+"):
+            return f"+{code}{digits.lstrip('0')}"
         return digits
 
 
@@ -149,19 +158,37 @@ class Person:
     ages: list[int] = field(default_factory=list)
     ip_events: list[IpEvent] = field(default_factory=list)
     locations: list[Location] = field(default_factory=list)
+    device_ids: list[str] = field(default_factory=list)  # "IMEI 35...", with the event and time if given
+    esp_services: list[str] = field(default_factory=list)
+    prior_reports: list[str] = field(default_factory=list)  # priorCTReports
+    group_identifiers: list[str] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+    school_names: list[str] = field(default_factory=list)
+    additional_info: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class ReportedFile:
     file_id: str | None = None
     original_name: str | None = None
-    relative_path: str | None = None  # normalised POSIX path inside the package, or None
+    file_name: str | None = None  # the stored name: how the file is found in Media/
+    location: str | None = None  # locationOfFile: the original URL, as given
+    relative_path: str | None = None  # the package's file it was matched to, or None
     declared_hashes: dict[str, str] = field(default_factory=dict)  # md5/sha1/sha256 -> lower hex
     industry_classification: str | None = None
     viewed_by_esp: bool | None = None
     exif_viewed_by_esp: bool | None = None
     publicly_available: bool | None = None
+    annotations: list[str] = field(default_factory=list)  # fileAnnotations (generativeAi, viral, ...)
+    details: list[tuple[str, str, str]] = field(default_factory=list)  # (type, name, value): EXIF, ...
+    additional_info: list[str] = field(default_factory=list)
     ip_events: list[IpEvent] = field(default_factory=list)
+    device_ids: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """The name to show for the file: its stored name, original name or id."""
+        return self.file_name or self.original_name or self.file_id or ""
 
 
 @dataclass(slots=True)
@@ -170,9 +197,12 @@ class CyberTipReport:
     incident_type: str | None = None
     incident_date: datetime | None = None
     incident_date_raw: str | None = None
+    incident_date_description: str | None = None
     escalate: bool = False
+    escalate_reason: str | None = None  # escalateToHighPriority's free text ("Immediate risk to child")
     annotations: list[str] = field(default_factory=list)
     reporter_company: str | None = None
+    incident_details: list[tuple[str, str, str]] = field(default_factory=list)  # (incident, element, text)
     reported_persons: list[Person] = field(default_factory=list)
     victims: list[Person] = field(default_factory=list)
     files: list[ReportedFile] = field(default_factory=list)
@@ -318,11 +348,42 @@ def _location(element: Element) -> Location:
     )
 
 
+def _device_id(element: Element) -> str | None:
+    value = _child_text(element, "idValue") or _text(element)
+    if value is None:
+        return None
+    kind = _child_text(element, "idType")
+    when = [v for v in (_child_text(element, "eventName"), _child_text(element, "dateTime")) if v]
+    return " ".join(v for v in (kind, value) if v) + (f" ({', '.join(when)})" if when else "")
+
+
+def _address(element: Element) -> str | None:
+    parts = [
+        _child_text(element, name)
+        for name in ("address", "city", "zipCode", "state", "nonUsaState", "country")
+    ]
+    text = ", ".join(p for p in parts if p)
+    kind = element.get("type")
+    return (f"{text} ({kind})" if kind else text) or None
+
+
+_PERSON_TEXT_LISTS = {
+    "espService": "esp_services",
+    "priorCTReports": "prior_reports",
+    "groupIdentifier": "group_identifiers",
+    "schoolName": "school_names",
+    "additionalInfo": "additional_info",
+}
+
+
 def _person(element: Element) -> Person:
     person = Person()
+    inside: set[int] = set()  # nodes already read as part of a composite (address, deviceId)
     # Identifiers may sit directly under the person or inside a nested block
-    # (userReported, reportingPerson, ...); walk the subtree once.
+    # (personOrUserReportedPerson, victimPerson, ...); walk the subtree once.
     for node in element.iter():
+        if id(node) in inside:
+            continue
         name = _local(node.tag)
         text = _text(node)
         if name == "ipCaptureEvent":
@@ -331,14 +392,26 @@ def _person(element: Element) -> Person:
                 person.ip_events.append(event)
         elif name == "estimatedLocation":
             person.locations.append(_location(node))
+        elif name == "deviceId":
+            inside.update(id(child) for child in node.iter())
+            if device := _device_id(node):
+                person.device_ids.append(device)
+        elif name == "address" and len(node):
+            inside.update(id(child) for child in node.iter())
+            if address := _address(node):
+                person.addresses.append(address)
         elif text is None:
             continue
+        elif name in _PERSON_TEXT_LISTS:
+            getattr(person, _PERSON_TEXT_LISTS[name]).append(text)
+        elif name == "address":
+            person.addresses.append(text)
         elif name == "email":
             person.emails.append(text)
         elif name == "screenName":
             person.screen_names.append(text)
         elif name in {"phone", "mobilePhone", "phoneNumber"}:
-            person.phones.append(Phone(text, node.get("countryCode")))
+            person.phones.append(Phone(text, node.get("countryCallingCode") or node.get("countryCode")))
         elif name == "espIdentifier":
             person.esp_identifiers.append(text)
         elif name == "displayName":
@@ -362,14 +435,34 @@ def _file(element: Element) -> ReportedFile:
     reported = ReportedFile(
         file_id=_child_text(element, "fileId"),
         original_name=_child_text(element, "originalFileName") or _child_text(element, "fileName"),
+        file_name=_child_text(element, "fileName"),
+        location=_child_text(element, "locationOfFile"),
         industry_classification=_child_text(element, "industryClassification"),
         viewed_by_esp=_bool(_child_text(element, "fileViewedByEsp")),
         exif_viewed_by_esp=_bool(_child_text(element, "exifViewedByEsp")),
         publicly_available=_bool(_child_text(element, "publiclyAvailable")),
+        additional_info=_texts(element, "additionalInfo"),
     )
-    location = _child_text(element, "locationOfFile")
-    if location is not None:
-        reported.relative_path = safe_relative_path(location)
+    for block in _children(element, "fileAnnotations"):
+        for child in block:
+            value = _text(child)
+            if value is not None and value.lower() == "false":
+                continue
+            annotation = _local(child.tag) if value is None or value.lower() == "true" else value
+            if annotation and annotation not in reported.annotations:
+                reported.annotations.append(annotation)
+        if len(block) == 0 and (text := _text(block)):
+            reported.annotations.extend(a for a in text.replace(",", " ").split() if a)
+    for block in _children(element, "details"):
+        kind = block.get("type") or _child_text(block, "type") or ""
+        pairs = _children(block, "nameValuePair") or [block]
+        for pair in pairs:
+            name, value = _child_text(pair, "name"), _child_text(pair, "value")
+            if name and value:
+                reported.details.append((kind, name, value))
+    for block in _children(element, "deviceId"):
+        if device := _device_id(block):
+            reported.device_ids.append(device)
     for node in element.iter():
         name = _local(node.tag)
         if name in {"originalFileHash", "fileHash", "hash"}:
@@ -432,7 +525,15 @@ def parse_report_xml(data: bytes) -> CyberTipReport:
         if report.incident_date_raw is None:
             report.incident_date_raw = _child_text(summary, "incidentDateTime")
             report.incident_date = _datetime(report.incident_date_raw)
-        report.escalate = report.escalate or bool(_bool(_child_text(summary, "escalateToHighPriority")))
+        report.incident_date_description = report.incident_date_description or _child_text(
+            summary, "incidentDateTimeDescription"
+        )
+        # Free text in the schema ("Immediate risk to child"): any value but false escalates.
+        reason = _child_text(summary, "escalateToHighPriority")
+        if reason is not None and _bool(reason) is not False:
+            report.escalate = True
+            if _bool(reason) is None:
+                report.escalate_reason = report.escalate_reason or reason
         for annotation_block in _children(summary, "reportAnnotations"):
             for child in annotation_block:
                 name = _local(child.tag)
@@ -442,8 +543,16 @@ def parse_report_xml(data: bytes) -> CyberTipReport:
         for node in details.iter():
             if _local(node.tag) in {"url", "webPageUrl", "urlAddress"} and (text := _text(node)):
                 report.urls.append(text)
+        for incident in details:  # chatImIncident, emailIncident, ...: every detail kept
+            for node in incident.iter():
+                if node is not incident and (text := _text(node)):
+                    report.incident_details.append((_local(incident.tag), _local(node.tag), text))
     for reporter in _children(root, "reporter"):
         report.reporter_company = report.reporter_company or _child_text(reporter, "companyName")
+        template = _child_text(reporter, "companyTemplate")
+        if report.reporter_company is None and template:
+            # Free text that starts with the company's name (then how to serve legal process, ...).
+            report.reporter_company = template.splitlines()[0].strip()[:200] or None
     report.reported_persons = [_person(e) for e in _children(root, "personOrUserReported")]
     report.victims = [_person(e) for e in _children(root, "victim")]
     report.files = [_file(e) for e in _children(root, "fileDetails")]
@@ -578,6 +687,9 @@ class CyberTipPackage:
     _zip: zipfile.ZipFile | None = None
     _prefix: str = ""
 
+    def __post_init__(self) -> None:
+        match_files(self.report.files, self.members)
+
     def __enter__(self) -> CyberTipPackage:
         return self
 
@@ -620,6 +732,53 @@ class CyberTipPackage:
         """Each declared file, and whether the package holds it."""
         for reported in self.report.files:
             yield reported, reported.relative_path is not None and reported.relative_path in self.members
+
+
+def _media_names(members: dict[str, int]) -> dict[str, list[str]]:
+    """Files under the package's Media/ folder by base name (and by name without extension)."""
+    names: dict[str, list[str]] = {}
+    for member in sorted(members):
+        parts = member.split("/")
+        if len(parts) < 2 or not any(p.lower() == "media" for p in parts[:-1]):
+            continue
+        base = parts[-1]
+        for key in dict.fromkeys(
+            (base, base.lower(), base.rsplit(".", 1)[0], base.rsplit(".", 1)[0].lower())
+        ):
+            names.setdefault(key, []).append(member)
+    return names
+
+
+def match_files(files: list[ReportedFile], members: dict[str, int]) -> None:
+    """Set each declared file's ``relative_path`` to the package file it is: the Media/ file named by
+    its ``fileName`` (exactly, then ignoring letter case), else by its ``fileId``, else the package
+    path ``locationOfFile`` names (older exports put one there; a URL or a path leaving the package is
+    only data). Each package file is matched at most once."""
+    names = _media_names(members)
+    taken: set[str] = set()
+
+    def first_free(key: str | None) -> str | None:
+        if not key:
+            return None
+        key = key.replace("\\", "/").rsplit("/", 1)[-1]
+        for candidate in (key, key.lower()):
+            for member in names.get(candidate, []):
+                if member not in taken:
+                    return member
+        return None
+
+    for reported in files:
+        found = first_free(reported.file_name) or first_free(reported.file_id)
+        if found is None and reported.location:
+            try:
+                relative = safe_relative_path(reported.location)
+            except CyberTipError:
+                relative = None
+            if relative in members and relative not in taken:
+                found = relative
+        reported.relative_path = found
+        if found is not None:
+            taken.add(found)
 
 
 def _open_inside(root: Path, relative_path: str) -> IO[bytes]:

@@ -25,7 +25,7 @@ from amparo.cases.actions import find_persons_by_phone
 from amparo.cases.models import Case, Channel
 from amparo.core.models import AuditEntry
 from amparo.core.tests.test_web import sign_in
-from amparo.evidence.models import EvidenceItem
+from amparo.evidence.models import CustodyKind, EvidenceItem
 from amparo.intake.models import InternationalReferral
 from amparo.intake.permissions import IntakeAudit
 
@@ -176,18 +176,23 @@ def test_the_case_timeline_names_the_imported_report_without_identifiers(evidenc
 
 
 @pytest.mark.django_db
-def test_a_declared_hash_mismatch_leaves_no_case_and_no_vault_file_and_raises_an_alarm(
-    evidence_dir, tmp_path
-):
+def test_a_declared_hash_mismatch_is_kept_with_an_alarm_on_its_custody_and_shown(evidence_dir, tmp_path):
+    # originalFileHash is the file as the user uploaded it; the platform may have changed it since
+    # (issue 13): the file is kept, never silently: audited, on its custody chain and in the output.
     copy = tmp_path / "pkg"
     shutil.copytree(EXAMPLE, copy)
     media = copy / "Media" / "image_0001.jpg"
     media.write_bytes(media.read_bytes() + b"tampered")
-    with translation.override("en"), pytest.raises(CommandError, match="does not match the MD5 hash"):
-        run_import(copy)
-    assert_nothing_left(evidence_dir)
+    result = run_import(copy)
+    assert result["file_details"] == [
+        {"file_name": "image_0001.jpg", "file_id": "f-0001", "found": True, "md5_ok": False}
+    ]
     alarm = AuditEntry.objects.get(action=IntakeAudit.CYBERTIP_INTEGRITY_ALARM)
     assert alarm.object_id == "190000001"
+    item = EvidenceItem.objects.get()
+    event = item.custody.get(kind=CustodyKind.INTEGRITY_ALARM)
+    assert event.detail == {"declared_hash_mismatch": ["md5"]}
+    assert item.sender_details["declared_hash_mismatch"] == ["md5"]
 
 
 @pytest.mark.django_db

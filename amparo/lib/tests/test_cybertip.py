@@ -62,7 +62,7 @@ def check_example(report: cybertip.CyberTipReport) -> None:
     assert report.estimated_location == cybertip.Location(country="MZ", region="Nampula", city="Nampula")
     assert report.victim_age == 14
     [reported_file] = report.files
-    assert reported_file.relative_path == "Media/image_0001.jpg"
+    assert reported_file.location == "Media/image_0001.jpg"
     assert reported_file.declared_hashes == {"md5": "601d04ab5d3644389bafa70b1a3fd347"}
     assert reported_file.industry_classification == "B2"
     assert reported_file.viewed_by_esp is True
@@ -323,9 +323,6 @@ def test_too_many_elements_are_refused(monkeypatch):
         (b"<notareport/>", "root element"),
         (b"<report><incidentSummary/></report>", "no reportId"),
         (b"<report><reportId>../../x</reportId></report>", "not a plain identifier"),
-        (minimal("<fileDetails><locationOfFile>../../etc/passwd</locationOfFile></fileDetails>"), "leaves"),
-        (minimal("<fileDetails><locationOfFile>/etc/passwd</locationOfFile></fileDetails>"), "absolute"),
-        (minimal("<fileDetails><locationOfFile>C:\\x</locationOfFile></fileDetails>"), "absolute"),
     ],
 )
 def test_malformed_or_unsafe_reports_are_refused(data, message):
@@ -491,3 +488,27 @@ def test_error_messages_never_quote_the_report_content():
     with pytest.raises(CyberTipError) as caught:
         parse_report_xml(data)
     assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["../../etc/passwd", "/etc/passwd", "C:\\x", "https://cdn.example.test/a/../b.jpg", "/var/www/f.jpg"],
+)
+def test_a_location_of_file_that_is_a_url_or_leaves_the_package_is_data_not_a_refusal(location):
+    report = parse_report_xml(
+        minimal(f"<fileDetails><locationOfFile>{location}</locationOfFile></fileDetails>")
+    )
+    [reported] = report.files
+    assert reported.location == location
+    cybertip.match_files(report.files, {"Media/passwd": 1, "etc/passwd": 1})
+    assert reported.relative_path is None  # matched by fileName or fileId only, never outside Media/
+
+
+def test_declared_files_are_matched_by_file_name_then_file_id_once_each():
+    files = [
+        cybertip.ReportedFile(file_id="f-1", file_name="Upload.JPG"),
+        cybertip.ReportedFile(file_id="f-2"),
+        cybertip.ReportedFile(file_id="f-3", file_name="upload.jpg"),
+    ]
+    cybertip.match_files(files, {"Media/upload.jpg": 1, "Media/sub/f-2.mp4": 2, "report.xml": 3})
+    assert [f.relative_path for f in files] == ["Media/upload.jpg", "Media/sub/f-2.mp4", None]

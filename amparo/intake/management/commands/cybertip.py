@@ -2,7 +2,11 @@
 
 PATH is the folder (or a zip of it) that NCMEC's case-management tool delivers: one report XML and a
 `Media/` folder. The case's reference is printed; importing the same report again prints the same
-reference. Media files show a progress bar on a terminal; `--json` prints one JSON object and no bar.
+reference. Media files show a progress bar on a terminal; `--json` prints one JSON object and no bar:
+the case `reference`, its `priority`, `report_id`, `created`, `files` (stored) and `file_details`: for
+each declared file its `file_name`, `file_id`, whether the package holds it (`found`) and whether the
+MD5 the report declares matches it (`md5_ok`: true, false, or null when none was declared or the file
+is missing).
 """
 
 from __future__ import annotations
@@ -76,18 +80,27 @@ class Command(BaseCommand):
                 json.dumps(
                     {
                         "reference": result.case.reference,
+                        "priority": result.case.priority,
                         "report_id": result.referral.external_id,
                         "created": result.created,
                         "files": result.files,
+                        "file_details": [outcome.as_json() for outcome in result.file_outcomes],
                     }
                 )
             )
-        elif result.created:
+            return
+        if result.created:
             self.stdout.write(
                 f"{result.case.reference}: report {result.referral.external_id} imported "
-                f"with {result.files} file(s)."
+                f"with {result.files} file(s), priority {result.case.priority}."
             )
         else:
             self.stdout.write(
                 f"{result.case.reference}: report {result.referral.external_id} was already imported."
+            )
+        for outcome in result.file_outcomes:
+            state = "in the package" if outcome.found else "NOT in the package (ask NCMEC for it)"
+            check = {True: "declared MD5 matches", False: "declared MD5 DOES NOT MATCH", None: "no MD5 check"}
+            self.stdout.write(
+                f"  {outcome.file_name or outcome.file_id or '-'}: {state}; {check[outcome.md5_ok]}."
             )
