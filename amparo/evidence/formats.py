@@ -8,12 +8,15 @@ Three interchange formats:
 ``pdq``
     ``pdq <64 hex digits>`` per line (ThreatExchange's plain signal lists).
 ``vics``
-    Project VIC VICS 2.0 JSON: ``{"value": [{"Media": [...]}, ...]}`` or
-    ``{"Media": [...]}``; each Media record carries ``MD5``, ``SHA1``, ``Category``,
+    Project VIC VICS 1.3 and 2.0 JSON in the three shapes partners send: flat
+    (``{"@odata.context": ".../$metadata#Media", "value": [<Media record>, ...]}``, or
+    1.3's ``"odata.metadata"``), cases (``{"value": [{"Media": [...]}, ...]}``) and a
+    bare ``{"Media": [...]}``. Each Media record carries ``MD5``, ``SHA1``, ``Category``,
     ``MediaID`` and ``AlternativeHashes`` (PDQ as ``{"HashName": "PDQ", "HashValue":
-    hex}``; SHA-256 likewise). The reader walks the JSON with a small incremental
-    scanner and decodes one Media record at a time, so a list of millions of records
-    never sits in memory.
+    hex}``; SHA-256 likewise), member names in any letter case. ijson walks the text and
+    one Media record at a time is built, so a list of millions of records never sits in
+    memory. PhotoDNA and other hashes Amparo does not match are counted, not kept.
+    ``write_vics_media`` writes a case's export (decision 0017).
 
 In every format blank lines and lines starting with ``#`` (csv, pdq) are ignored.
 Readers yield ``HashEntry`` objects and raise only ``FormatError`` (with the line or

@@ -1,12 +1,14 @@
 """`amparo hashlist import|export`: hash lists ("banks") of known material.
 
     amparo hashlist import --name NAME --source SOURCE [--format csv|pdq|vics] [--delete] FILE
-    amparo hashlist export --case REF --format vics|csv -o FILE
+    amparo hashlist export --case REF --format vics|csv [--region Default] -o FILE
 
 Import streams the file (a 10-million-line list is never held whole), writes entries in batches and
 then matches only the new entries against the vault. `--delete` tombstones the listed hashes instead.
-Export writes a case's hashes (never its files) for international cooperation; it is audited and adds
-an "exported" custody event to every item.
+It prints records read, hashes read and added per type, records skipped per reason, hashes of types not
+kept (PhotoDNA) and the peak memory; a file that yields no hash is an error and makes no list.
+Export writes a case's hashes (never its files) for international cooperation: VICS 2.0, one Media
+record per distinct MD5; it is audited and adds an "exported" custody event to every item.
 """
 
 from __future__ import annotations
