@@ -294,10 +294,17 @@ def test_values_split_across_read_windows_are_decoded_whole(padding, digits):
     assert read("vics", text) == [HashEntry("md5", MD5, None, str(number))]
 
 
-def test_a_200k_record_vics_file_streams_in_bounded_memory(tmp_path):
+@pytest.mark.parametrize(
+    ("head", "tail"),
+    [
+        ('{"value": [{"CaseNumber": "synthetic", "Media": [\n', "\n]}]}\n"),  # the case form
+        ('{"@odata.context": "x/2.0.xml/Default/$metadata#Media", "value": [\n', "\n]}\n"),  # flat
+    ],
+)
+def test_a_200k_record_vics_file_streams_in_bounded_memory(tmp_path, head, tail):
     path = tmp_path / "big.json"
     with open(path, "w", encoding="utf-8") as out:
-        out.write('{"value": [{"CaseNumber": "synthetic", "Media": [\n')
+        out.write(head)
         out.write(
             ",\n".join(
                 f'{{"MediaID": {i}, "Category": {i % 5}, "MD5": "{i:032x}", '
@@ -305,7 +312,7 @@ def test_a_200k_record_vics_file_streams_in_bounded_memory(tmp_path):
                 for i in range(200_000)
             )
         )
-        out.write("\n]}]}\n")
+        out.write(tail)
     assert path.stat().st_size > 30_000_000
     tracemalloc.start()
     try:

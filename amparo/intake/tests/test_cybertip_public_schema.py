@@ -24,17 +24,11 @@ from PIL import Image
 from amparo.cases.actions import find_persons_by_phone
 from amparo.cases.models import Case
 from amparo.evidence.models import CustodyKind, EvidenceItem
+from amparo.intake.tests import test_cybertip_import
 from amparo.lib import cybertip
 
 NS = "http://report.cybertip.org/leaws/icac"
-
-
-@pytest.fixture
-def evidence_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "vault"
-    monkeypatch.setenv("AMPARO_EVIDENCE_STORAGE", "local")
-    monkeypatch.setenv("AMPARO_EVIDENCE_DIR", str(root))
-    return root
+evidence_dir = test_cybertip_import.evidence_dir  # the shared fixture
 
 
 def picture(seed: int) -> bytes:
