@@ -23,6 +23,7 @@ from PIL import Image
 
 from amparo.cases.actions import find_persons_by_phone
 from amparo.cases.models import Case
+from amparo.core.tests.test_web import sign_in
 from amparo.evidence.models import CustodyKind, EvidenceItem
 from amparo.intake.tests import test_cybertip_import
 from amparo.lib import cybertip
@@ -296,3 +297,25 @@ def test_importing_a_schema_package_twice_returns_the_same_case_and_its_file_det
     assert again["file_details"] == once["file_details"]
     assert Case.objects.count() == 1
     assert EvidenceItem.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_item_page_shows_what_the_platform_said_and_the_md5_mismatch(
+    client, make_user, evidence_dir, tmp_path
+):
+    first, second = picture(5), picture(6)
+    body = SUMMARY.format(escalate="false") + files_body(first)
+    run_import(package(tmp_path, body, {"upload_8812.png": first, "f-0002.png": second}))
+    sign_in(client, make_user("investigator", agency="sernic"))
+    with translation.override("en"):
+        pages = {
+            item.original_name: client.get(f"/evidence/items/{item.pk}/").content.decode()
+            for item in EvidenceItem.objects.all()
+        }
+    page = pages["IMG_2026_invented.png"]
+    assert "A1" in page
+    assert "generativeAi, viral" in page
+    assert "Invented Phone 3" in page
+    assert "does not match this file" not in page
+    other = next(text for name, text in pages.items() if name != "IMG_2026_invented.png")
+    assert "The MD5 the sender declared does not match this file" in other
