@@ -123,6 +123,7 @@ def main() -> None:
             out, seconds = amparo(
                 env, "hashlist", "import", "--name", f"vic {name}", "--source", "other", "--json", str(path)
             )
+            print(f"{name}: {out.strip()} ({seconds:.1f} s)", file=sys.stderr)  # as soon as it is known
             runs[name] = json.loads(out) | {
                 "seconds": round(seconds, 1),
                 "file_mb": round(path.stat().st_size / 1e6, 1),
