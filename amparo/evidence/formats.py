@@ -16,7 +16,7 @@ Three interchange formats:
     hex}``; SHA-256 likewise), member names in any letter case. ijson walks the text and
     one Media record at a time is built, so a list of millions of records never sits in
     memory. PhotoDNA and other hashes Amparo does not match are counted, not kept.
-    ``write_vics_media`` writes a case's export (decision 0019).
+    ``write_vics_media`` writes a case's export (decision 0023).
 
 In every format blank lines and lines starting with ``#`` (csv, pdq) are ignored.
 Readers yield ``HashEntry`` objects and raise only ``FormatError`` (with the line or
