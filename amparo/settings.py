@@ -31,8 +31,21 @@ DATA_DIR = Path(env_str("AMPARO_DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
 NODE_ROLE = env_str("AMPARO_NODE_ROLE", "national")
 if NODE_ROLE not in {"national", "district"}:
     raise ConfigError(f"AMPARO_NODE_ROLE must be 'national' or 'district'; got {NODE_ROLE!r}.")
-# Which installation created a record (district nodes synchronise with the national server).
-ORIGIN = env_str("AMPARO_ORIGIN", "national")
+
+
+# Which installation created a record (district nodes synchronise with the national server). On a
+# district node `amparo node init` records its origin in DATA_DIR/origin, read here when AMPARO_ORIGIN is
+# not set (amparo.sync.actions.ORIGIN_FILE).
+def _recorded_origin() -> str:
+    if NODE_ROLE != "district":
+        return ""
+    try:
+        return (DATA_DIR / "origin").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+
+
+ORIGIN = env_str("AMPARO_ORIGIN").strip() or _recorded_origin() or "national"
 # A district node warns its users when it has not synchronised for this long (hours); `amparo sync --watch`
 # and the worker synchronise every AMPARO_SYNC_INTERVAL seconds.
 SYNC_WARN_AFTER_HOURS = env_int("AMPARO_SYNC_WARN_AFTER_HOURS", 72, minimum=1)

@@ -7,8 +7,11 @@ and records its audit entry there.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -64,19 +67,45 @@ def record_wipe_report(node: Node) -> Node:
     return locked
 
 
-def init_node(actor: Any, *, upstream: str, credential_text: str, origin: str) -> NodeState:
-    """Set this installation up as a district node from the credential file."""
+ORIGIN_FILE = "origin"  # in DATA_DIR: a district node's origin, written by `node init`, read by the settings
+
+
+def record_origin(origin: str) -> Path:
+    """Keep the node's origin in its own configuration (DATA_DIR/origin), so that AMPARO_ORIGIN need not
+    be exported by hand; the settings read it when AMPARO_ORIGIN is not set."""
+    directory = Path(settings.DATA_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / ORIGIN_FILE
+    partial = path.with_name(ORIGIN_FILE + ".partial")
+    partial.write_text(origin + "\n", encoding="utf-8")
+    os.chmod(partial, 0o640)
+    os.replace(partial, path)  # whole or not at all
+    return path
+
+
+def init_node(actor: Any, *, upstream: str, credential_text: str, exported_origin: str = "") -> NodeState:
+    """Set this installation up as a district node from the credential file.
+
+    The node's origin (its audit chain, the origin of what it creates) comes from the credential. When the
+    operator exported AMPARO_ORIGIN (`exported_origin`) it must be that one; otherwise it is recorded in
+    the node's configuration (:func:`record_origin`) and in force from here on."""
     data = read_credential(credential_text)
-    if data.get("origin") and data["origin"] != origin:
+    wanted = data.get("origin") or f"node-{data['name']}"
+    if exported_origin and exported_origin != wanted:
         raise ValidationError(
             _(
-                "This installation's origin is %(have)s but the credential is for %(want)s: set AMPARO_ORIGIN=%(want)s and run the command again."
+                "AMPARO_ORIGIN is set to %(have)s but the credential is for %(want)s: set AMPARO_ORIGIN=%(want)s, or unset it and this command records the origin itself."
             )
-            % {"have": origin, "want": data["origin"]}
+            % {"have": exported_origin, "want": wanted}
         )
     district = District.objects.filter(pk=data["district"]).first()
     if district is None:
         raise ValidationError(_("The credential names a district this installation does not know."))
+    if NodeState.objects.exists():
+        raise ValidationError(_("This installation is already a district node."))
+    if not exported_origin:
+        record_origin(wanted)
+    settings.ORIGIN = wanted  # this process's own entries (the one below) go to the node's chain too
     with transaction.atomic():
         if NodeState.objects.exists():
             raise ValidationError(_("This installation is already a district node."))

@@ -50,13 +50,14 @@ def _object_payload(obj: models.Model, spec: registry.Spec, names: Iterable[str]
 def _create(spec: registry.Spec, pk: str, values: dict[str, Any]) -> models.Model:
     model = spec.model
     obj = model(pk=pk)
+    concrete = {f.name for f in spec.fields()}
     for name, value in values.items():
-        if name in spec.virtual or name not in {f.name for f in spec.fields()}:
+        if name in spec.virtual or name not in concrete:
             continue
         registry.load_field(obj, name, value, spec)
     if getattr(model, "BLIND_INDEXES", None):
         keys.set_blind_indexes(obj)
-    obj.clean_fields()
+    registry.check_fields(obj, sorted(concrete))
     obj.save(force_insert=True)
     if "created_at" in values and values["created_at"]:
         # auto_now_add replaced the original creation time on insert: put it back.
@@ -72,8 +73,7 @@ def _set_fields(obj: models.Model, spec: registry.Spec, values: dict[str, Any]) 
     for name in concrete:
         registry.load_field(obj, name, values[name], spec)
     update = [obj._meta.get_field(n).name for n in concrete]
-    if concrete:
-        obj.clean_fields(exclude=[f.name for f in obj._meta.concrete_fields if f.name not in concrete])
+    registry.check_fields(obj, concrete)
     if getattr(obj, "BLIND_INDEXES", None):
         update += keys.set_blind_indexes(obj)
     if update:
@@ -292,14 +292,25 @@ def build_pull(node: Node, cursor: int) -> dict[str, Any]:
             if spec.label == "cases.case" and "district" in fields:
                 for sub_spec, sub in _subtree(obj):  # a case moved into the district brings its records
                     touched[str(sub.pk)] = (sub_spec, sub)
+            for sub_spec, sub in registry.recorded_on_case(action, object_type, object_id):
+                touched[str(sub.pk)] = (sub_spec, sub)
             touched[object_id] = (spec, obj)
     objects = []
     user_ids: set[str] = set()
+    wanted: set[tuple[str, str]] = set()
     for pk, (spec, obj) in touched.items():
         objects.append(
             {"model": spec.label, "id": pk, "fields": _object_payload(obj, spec, spec.field_names())}
         )
         user_ids |= registry.referenced_users(obj)
+        wanted |= registry.referenced_rows(obj)
+    references = []
+    for label, pk in sorted(wanted):
+        ref_spec = registry.REFERENCES[label]
+        row = ref_spec.model.objects.filter(pk=pk).first()
+        if row is not None:
+            fields = _object_payload(row, ref_spec, ref_spec.field_names())
+            references.append({"model": label, "id": pk, "fields": fields})
     user_model = get_user_model()
     office = {str(u.pk): u for u in office_users(node)}
     users = [_user_payload(u, True) for u in office.values()]
@@ -319,6 +330,7 @@ def build_pull(node: Node, cursor: int) -> dict[str, Any]:
         "objects": objects,
         "users": users,
         "agencies": agencies,
+        "references": references,
         "open_conflicts": open_conflicts,
     }
 
@@ -374,6 +386,23 @@ def _upsert_reference(payload: dict[str, Any]) -> None:
                 RoleGrant.objects.create(user=user, role=role)
 
 
+def _upsert_directory_rows(payload: dict[str, Any]) -> None:
+    """National directory rows the pulled records point to (a service), as the national server has them."""
+    for item in payload.get("references") or []:
+        spec = registry.REFERENCES.get(item.get("model", ""))
+        if spec is None:
+            raise ProtocolError(f"records of type {item.get('model')!r} are not reference data")
+        pk, values = str(item["id"]), dict(item.get("fields") or {})
+        unknown = set(values) - set(spec.field_names())
+        if unknown:
+            raise ProtocolError(f"unknown fields for {spec.label}: {', '.join(sorted(unknown))}")
+        row = spec.model.objects.filter(pk=pk).first()
+        if row is None:
+            _create(spec, pk, values)
+        else:
+            _set_fields(row, spec, values)
+
+
 def apply_pull(payload: dict[str, Any]) -> dict[str, int]:
     """On a node: take national values for every field not changed here since the last agreement."""
     node_state = state()
@@ -381,6 +410,7 @@ def apply_pull(payload: dict[str, Any]) -> dict[str, int]:
     actor = audit.Actor.system("sync")
     with transaction.atomic():
         _upsert_reference(payload)
+        _upsert_directory_rows(payload)
         objects = sorted(payload.get("objects") or [], key=lambda o: registry.SPECS[o["model"]].order)
         for item in objects:
             spec = registry.SPECS[item["model"]]
@@ -449,6 +479,8 @@ def build_push(node_state: NodeState, limit: int = AUDIT_BATCH) -> tuple[dict[st
     for entry in entries:
         if entry.object_type in registry.SPECS and registry.is_write_action(entry.action):
             touched[entry.object_id] = entry.object_type
+            for spec, obj in registry.recorded_on_case(entry.action, entry.object_type, entry.object_id):
+                touched[str(obj.pk)] = spec.label
     changes = []
     for pk, label in touched.items():
         spec = registry.SPECS[label]

@@ -18,11 +18,12 @@ import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -113,6 +114,36 @@ SPECS: dict[str, Spec] = {
     ]
 }
 
+# National directories that synchronised records point to by UUID (a service referral's service): the rows
+# a pull's records need travel with it, ahead of them, and a node keeps them as the national server has them.
+REFERENCES: dict[str, Spec] = {s.label: s for s in [Spec("cases.service", -1)]}
+
+
+def referenced_rows(obj: models.Model) -> set[tuple[str, str]]:
+    """(label, pk) of the directory rows (REFERENCES) a record points to."""
+    found = set()
+    for f in obj._meta.concrete_fields:
+        if isinstance(f, models.ForeignKey) and f.related_model._meta.label_lower in REFERENCES:
+            raw = getattr(obj, f.attname)
+            if raw is not None:
+                found.add((f.related_model._meta.label_lower, str(raw)))
+    return found
+
+
+# Records written without an audit entry of their own: the entry the action writes names their case
+# instead (a transition is audited as the case's change of status). Such an entry brings them along.
+RECORDED_ON_CASE = {"cases:case:transition": "cases.transition"}
+
+
+def recorded_on_case(action: str, object_type: str, object_id: str) -> list[tuple[Spec, models.Model]]:
+    """The records an audit entry on a case stands for besides the case itself (see RECORDED_ON_CASE)."""
+    label = RECORDED_ON_CASE.get(action)
+    if label is None or object_type != "cases.case":
+        return []
+    spec = SPECS[label]
+    return [(spec, obj) for obj in spec.model.objects.filter(case_id=object_id)]
+
+
 # Audit actions that only read; their entries do not mean a record changed.
 READ_VERBS = frozenset({"view", "view_identity", "list", "read", "export", "download", "search", "reveal"})
 
@@ -182,6 +213,33 @@ def load_field(obj: models.Model, name: str, value: Any, spec: Spec) -> None:
         setattr(obj, f.attname, decimal.Decimal(value))
     else:
         setattr(obj, f.attname, value)
+
+
+def check_fields(obj: models.Model, names: Iterable[str]) -> None:
+    """Validate the fields `names` of `obj` (set by `load_field`) the way `clean_fields` does, except for
+    the "blank" rule: every value the other installation's database can hold is accepted.
+
+    Forms may require a field (a transition's user, a note's text) that the system leaves empty when it
+    writes the record itself: a case opened by an SMS or USSD report, demo data, a periodic job. Such a
+    record must travel like any other. An empty value is accepted wherever the database stores it (NULL
+    where the column allows it, an empty text or list); anything else is still checked (type, length,
+    choices, that a linked row exists), so a malformed batch is refused with a ValidationError."""
+    errors: dict[str, list[ValidationError]] = {}
+    for name in names:
+        f = obj._meta.get_field(name)
+        raw = getattr(obj, f.attname)
+        if raw is None:
+            if not f.null:
+                errors[name] = [ValidationError(f.error_messages["null"], code="null")]
+            continue
+        if raw in f.empty_values:
+            continue
+        try:
+            setattr(obj, f.attname, f.clean(raw, obj))
+        except ValidationError as exc:
+            errors[name] = exc.error_list
+    if errors:
+        raise ValidationError(errors)
 
 
 def canonical(value: Any) -> str:

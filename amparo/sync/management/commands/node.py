@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from amparo.core import audit
 from amparo.core.models import District
+from amparo.lib.env import env_str
 from amparo.sync import actions
 from amparo.sync.models import Node
 from amparo.sync.protocol import ProtocolError
@@ -113,10 +114,12 @@ class Command(BaseCommand):
             text = Path(credential).read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"Cannot read {credential}: {exc.strerror}.") from exc
+        exported = env_str("AMPARO_ORIGIN").strip()
         node_state = actions.init_node(
-            OPERATOR, upstream=upstream, credential_text=text, origin=settings.ORIGIN
+            OPERATOR, upstream=upstream, credential_text=text, exported_origin=exported
         )
+        recorded = "" if exported else f" Its origin {node_state.origin} is recorded in {settings.DATA_DIR}."
         self.stdout.write(
-            f"This installation is now node {node_state.name} (district {node_state.district_id}). "
+            f"This installation is now node {node_state.name} (district {node_state.district_id}).{recorded} "
             "Run `amparo sync` to fetch its cases, then delete the credential file."
         )
