@@ -32,6 +32,13 @@ logger = logging.getLogger(__name__)
 # insufficient balance, ...) are not.
 _AT_SUCCESS = {100, 101, 102}
 _AT_RETRYABLE = {500, 501, 502}
+# Codes (and their status words) that say the channel is misconfigured, not the recipient: 401 RiskHold,
+# 402 InvalidSenderId, 405 InsufficientBalance. Every message on the channel meets them until an
+# administrator fixes the account or the sender id.
+_AT_CHANNEL_FAULTS = {401: "RiskHold", 402: "InvalidSenderId", 405: "InsufficientBalance"}
+# A failure reason that starts with this is the channel's fault (see `channel_problem`).
+CHANNEL_FAULT = "config:"
+_SAFE_WORD = re.compile(r"[^A-Za-z0-9 _.:/-]")
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,11 @@ class ProviderError(Exception):
         super().__init__(reason)
         self.reason = reason[:100]
         self.retryable = retryable
+
+    @property
+    def channel_fault(self) -> bool:
+        """The channel's configuration is at fault (sender id, account): no message can go until it is fixed."""
+        return self.reason.startswith(CHANNEL_FAULT)
 
 
 @runtime_checkable
@@ -90,17 +102,43 @@ class AfricasTalkingProvider:
             raise _http_failure(exc) from None
         if response.status_code >= 300:
             raise _status_failure(response)
-        try:
-            recipients = response.json()["SMSMessageData"]["Recipients"]
-            first = recipients[0]
-            code = int(first.get("statusCode", 0))
-            status = str(first.get("status", ""))[:40]
-            message_id = str(first.get("messageId", ""))[:100]
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise ProviderError("malformed_response", retryable=True) from None
-        if code in _AT_SUCCESS:
-            return SendResult(provider_message_id=message_id, status="sent")
-        raise ProviderError(f"at:{code}:{status}", retryable=code in _AT_RETRYABLE)
+        return _africastalking_answer(response)
+
+
+def _word(value: object, size: int = 60) -> str:
+    """A provider's word kept as it came, without anything that could be a number or a text we sent."""
+    return _SAFE_WORD.sub("", str(value or ""))[:size]
+
+
+def _africastalking_answer(response: httpx.Response) -> SendResult:
+    """Read Africa's Talking's answer to a send: `SMSMessageData` with a `Message` and one entry in
+    `Recipients` per number (`status`, usually `statusCode`, `messageId`).
+
+    - `status` "Success" is a success even without `statusCode` (older and some regional answers);
+    - a `statusCode` of 100-102 is a success; 500-502 are worth retrying;
+    - no recipient at all (`"Recipients": []`) with a `Message` such as "InvalidSenderId" means the
+      account refused the request as configured: a permanent failure of the channel, as are the codes
+      in `_AT_CHANNEL_FAULTS`; the provider's word is kept in the failure reason."""
+    try:
+        data = response.json()["SMSMessageData"]
+        recipients = data.get("Recipients") or []
+        if not isinstance(recipients, list):
+            raise TypeError
+        if not recipients:
+            message = _word(data.get("Message")) or "no recipient"
+            raise ProviderError(f"{CHANNEL_FAULT}at:{message}", retryable=False)
+        first = recipients[0]
+        status = _word(first.get("status"), 40)
+        raw_code = str(first.get("statusCode", "")).strip()
+        code = int(raw_code) if raw_code else None
+        message_id = str(first.get("messageId", ""))[:100]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise ProviderError("malformed_response", retryable=True) from None
+    if code in _AT_SUCCESS or (code is None and status.lower() == "success"):
+        return SendResult(provider_message_id=message_id, status="sent")
+    if code in _AT_CHANNEL_FAULTS or status in _AT_CHANNEL_FAULTS.values():
+        raise ProviderError(f"{CHANNEL_FAULT}at:{code or ''}:{status}", retryable=False)
+    raise ProviderError(f"at:{code or 0}:{status}", retryable=code in _AT_RETRYABLE)
 
 
 _JASMIN_ID = re.compile(r'Success\s+"([^"]+)"')
@@ -176,6 +214,27 @@ def provider_for(channel: Channel) -> SmsProvider:
             timeout=conf.sms_timeout(),
         )
     raise ProviderError(f"unknown_provider:{channel.provider}", retryable=False)
+
+
+def channel_problem(channel: Channel) -> str:
+    """The provider's word for why the channel cannot send ("" while it can): the failure reason of its
+    latest outgoing SMS refused for the channel's configuration, unless one has been sent since."""
+    from amparo.intake.models import OutboundMessage, OutboundStatus
+
+    failed = (
+        OutboundMessage.objects.filter(
+            channel=channel, status=OutboundStatus.FAILED, failure_reason__startswith=CHANNEL_FAULT
+        )
+        .order_by("-final_at")
+        .values_list("failure_reason", "final_at")
+        .first()
+    )
+    if failed is None:
+        return ""
+    reason, when = failed
+    if when is not None and OutboundMessage.objects.filter(channel=channel, sent_at__gt=when).exists():
+        return ""
+    return reason[len(CHANNEL_FAULT) :]
 
 
 # ---------------------------------------------------------------------------

@@ -25,4 +25,8 @@ urlpatterns: list = [
     path("channels/<uuid:channel_id>/sms/inbound", webhooks.sms_inbound, name="sms_inbound"),
     path("channels/<uuid:channel_id>/sms/delivery", webhooks.sms_delivery, name="sms_delivery"),
     path("channels/<uuid:channel_id>/ussd", webhooks.ussd_callback, name="ussd"),
+    # The same with a trailing slash, as providers' consoles often save them (no redirect: it loses a POST).
+    path("channels/<uuid:channel_id>/sms/inbound/", webhooks.sms_inbound),
+    path("channels/<uuid:channel_id>/sms/delivery/", webhooks.sms_delivery),
+    path("channels/<uuid:channel_id>/ussd/", webhooks.ussd_callback),
 ]

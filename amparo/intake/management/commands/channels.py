@@ -1,6 +1,7 @@
 """`amparo channels`: list and add channels, and run the channels' periodic work.
 
-    amparo channels list [--json]             every channel with its kind, provider and webhook URLs
+    amparo channels list [--json]             every channel with its kind, provider and webhook URLs, and
+                                              whether it can send (`problem`: the provider's refusal)
     amparo channels add --kind sms --provider africastalking --name "Linha 1458" --short-code 1458 \\
         --agency linha-fala-crianca --languages pt,en --credentials-file /run/secrets/at.json
     amparo channels deactivate <channel id>
@@ -28,12 +29,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from amparo.core import audit
 from amparo.core.models import Agency
 from amparo.intake import conf
 from amparo.intake.models import Channel, ChannelKind, Provider
 from amparo.intake.providers import (
+    channel_problem,
     create_channel,
     rotate_webhook_secret,
     set_channel_active,
@@ -78,6 +81,7 @@ def describe(channel: Channel) -> dict[str, Any]:
         "has_webhook_secret": bool(channel.webhook_secret),
         "webhook_allow": list(channel.webhook_allow),
         "webhooks": webhook_urls(channel),
+        "problem": channel_problem(channel) if channel.kind == ChannelKind.SMS else "",
     }
 
 
@@ -151,6 +155,14 @@ class Command(BaseCommand):
                 )
             if c["webhook_allow"]:
                 self.stdout.write(f"    webhooks only from: {', '.join(c['webhook_allow'])}")
+            if c["problem"]:
+                self.stdout.write(
+                    "    "
+                    + _(
+                        "NOT SENDING: the provider refused this channel's configuration (%(problem)s). Check the sender id (short code) and the account with the provider, then send again."
+                    )
+                    % {"problem": c["problem"]}
+                )
 
     def do_add(
         self,
