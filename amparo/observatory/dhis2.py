@@ -8,9 +8,11 @@ the push to a DHIS2 server.
   turns the published cells into DHIS2 data values. A suppressed cell is not sent at all: DHIS2
   has no "<5", and sending a zero or a placeholder would be a false figure, so the data value is
   simply absent, as DHIS2 treats missing data.
-* :class:`HttpDhis2Client` posts to ``<AMPARO_DHIS2_URL>/api/dataValueSets`` with basic
-  authentication; :class:`NullDhis2Client` (used when AMPARO_DHIS2_URL is unset) sends nothing
-  and says so. :func:`push` retries with a growing delay and audits the outcome.
+* :class:`HttpDhis2Client` posts to ``<AMPARO_DHIS2_URL>/api/dataValueSets`` with a personal access
+  token or basic authentication; :class:`NullDhis2Client` (used when AMPARO_DHIS2_URL is unset) sends
+  nothing and says so. :func:`push` retries network failures with a growing delay, reads DHIS2's import
+  summary (:func:`parse_import_summary`: imported, partly imported with conflicts, or refused) and keeps
+  and audits the outcome.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from amparo.core.models import District, Province
 from amparo.lib.env import ConfigError, env_int, env_secret, env_str
 from amparo.observatory import compute as c
 from amparo.observatory import indicators as reg
-from amparo.observatory.models import Dhis2DataElement, Dhis2OrgUnit
+from amparo.observatory.models import Dhis2DataElement, Dhis2OrgUnit, Dhis2Push
 from amparo.observatory.permissions import ObservatoryAudit
 
 log = logging.getLogger(__name__)
@@ -170,7 +172,60 @@ def parse_mapping(text: str, fmt: str) -> tuple[list[ElementRow], list[OrgUnitRo
         raise MappingError(_("An indicator and category are mapped twice."))
     if len({u.area for u in units}) != len(units):
         raise MappingError(_("An area is mapped twice."))
+    check_data_elements(elements)
     return elements, units
+
+
+def check_data_elements(elements: Iterable[ElementRow]) -> None:
+    """Refuse a mapping DHIS2 would add up wrongly.
+
+    DHIS2's analytics sums every category option combo of a data element. A data element must therefore
+    carry one indicator and either its total alone or one breakdown (each category on its own category
+    option combo): a total beside its breakdown, or two breakdowns, would be counted twice."""
+    by_element: dict[str, list[ElementRow]] = {}
+    for element in elements:
+        by_element.setdefault(element.data_element, []).append(element)
+    for uid, rows in sorted(by_element.items()):
+        if len({r.indicator for r in rows}) > 1:
+            raise MappingError(
+                _(
+                    "Data element %(uid)s carries more than one indicator: give each indicator its own data element."
+                )
+                % {"uid": uid}
+            )
+        dimensions = {r.dimension for r in rows}
+        if "" in dimensions and len(rows) > 1:
+            raise MappingError(
+                _(
+                    "Data element %(uid)s carries a total and its breakdown: DHIS2 adds up every category option combo, so the total would be counted twice. Map the total and the breakdown to separate data elements, or map the breakdown alone."
+                )
+                % {"uid": uid}
+            )
+        if len(dimensions) > 1:
+            raise MappingError(
+                _(
+                    "Data element %(uid)s carries two breakdowns (%(by)s): DHIS2 adds them up, counting every case twice. Give each breakdown its own data element."
+                )
+                % {"uid": uid, "by": ", ".join(sorted(dimensions))}
+            )
+        combos = [r.category_option_combo for r in rows]
+        if len(rows) > 1 and len(set(combos)) != len(combos):
+            raise MappingError(
+                _(
+                    "Data element %(uid)s has two categories on the same category option combo: give each category its own."
+                )
+                % {"uid": uid}
+            )
+
+
+def check_loaded_mapping() -> tuple[int, int]:
+    """Check the mapping in the database (one loaded before these rules existed); raises MappingError."""
+    elements = [
+        ElementRow(e.indicator, e.dimension, e.category, e.data_element, e.category_option_combo)
+        for e in Dhis2DataElement.objects.all()
+    ]
+    check_data_elements(elements)
+    return len(elements), Dhis2OrgUnit.objects.count()
 
 
 def _read_csv(text: str, elements: list[ElementRow], units: list[OrgUnitRow]) -> None:
@@ -195,8 +250,9 @@ def _placeholder_uid(prefix: str, text: str) -> str:
 
 def example_mapping() -> dict[str, Any]:
     """A complete example mapping with placeholder identifiers (to be replaced by the DHIS2
-    instance's own): the total of every available indicator, child victims by sex, and the
-    country and its provinces as organisation units."""
+    instance's own): the total of every available indicator, child victims by sex on a data element
+    of its own (never beside the total: DHIS2 would add them up), and the country and its provinces as
+    organisation units."""
     elements: list[dict[str, str]] = []
     for indicator in reg.all_indicators():
         if not indicator.available or indicator.kind == "funnel":
@@ -208,7 +264,7 @@ def example_mapping() -> dict[str, Any]:
                 "indicator": "OCSEA.VICTIMS.CHILD",
                 "by": reg.SEX,
                 "category": code,
-                "dataElement": _placeholder_uid("de", "OCSEA.VICTIMS.CHILD"),
+                "dataElement": _placeholder_uid("de", "OCSEA.VICTIMS.CHILD:sex"),
                 "categoryOptionCombo": _placeholder_uid("co", f"sex:{code}"),
             }
         )
@@ -350,7 +406,103 @@ def _values_for(
 
 
 class Dhis2Error(Exception):
-    """DHIS2 could not be reached or refused the data; the message says which, never the data."""
+    """DHIS2 could not be reached or refused the data; the message says which, never the data.
+    ``retryable`` says whether sending again later may help (network errors, 5xx)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One conflict of DHIS2's import summary: what it names (a data element, period, org unit or
+    category option combo), DHIS2's message, and the error code and property when DHIS2 gives them."""
+
+    object: str
+    value: str
+    error_code: str = ""
+    property: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "object": self.object,
+            "value": self.value,
+            "errorCode": self.error_code,
+            "property": self.property,
+        }
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """DHIS2's answer to a ``dataValueSets`` import: ``status`` is OK, WARNING or ERROR."""
+
+    status: str
+    imported: int = 0
+    updated: int = 0
+    ignored: int = 0
+    deleted: int = 0
+    conflicts: tuple[Conflict, ...] = ()
+    description: str = ""
+
+    @property
+    def taken(self) -> int:
+        return self.imported + self.updated + self.deleted
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "ignored": self.ignored,
+            "deleted": self.deleted,
+        }
+
+
+def _count(value: Any) -> int:  # noqa: ANN401
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_import_summary(body: Any) -> ImportSummary | None:  # noqa: ANN401
+    """The import summary in a DHIS2 answer, or None when it holds none.
+
+    DHIS2 up to 2.37 answers the summary itself (``{"responseType": "ImportSummary", "status": "ERROR",
+    "importCount": {...}, "conflicts": [...]}``, HTTP 200 even when nothing was imported); 2.38 and later
+    wrap it in a web message (``{"httpStatus": "Conflict", "status": "WARNING", "response": {...}}``, HTTP
+    409 when a value conflicts). Status SUCCESS (older) is read as OK."""
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("response")
+    summary = inner if isinstance(inner, dict) and "importCount" in inner else body
+    if "importCount" not in summary:
+        return None
+    counts = summary.get("importCount") if isinstance(summary.get("importCount"), dict) else {}
+    status = str(summary.get("status") or body.get("status") or "").upper()
+    status = {"SUCCESS": "OK"}.get(status, status)
+    if status not in {"OK", "WARNING", "ERROR"}:
+        status = "ERROR"
+    conflicts = []
+    for raw in summary.get("conflicts") or []:
+        if isinstance(raw, dict):
+            conflicts.append(
+                Conflict(
+                    object=str(raw.get("object", ""))[:200],
+                    value=str(raw.get("value", raw.get("message", "")))[:500],
+                    error_code=str(raw.get("errorCode", "") or "")[:16],
+                    property=str(raw.get("property", "") or "")[:64],
+                )
+            )
+    return ImportSummary(
+        status=status,
+        imported=_count(counts.get("imported")),
+        updated=_count(counts.get("updated")),
+        ignored=_count(counts.get("ignored")),
+        deleted=_count(counts.get("deleted")),
+        conflicts=tuple(conflicts),
+        description=str(summary.get("description") or body.get("message") or "")[:300],
+    )
 
 
 @dataclass(frozen=True)
@@ -358,6 +510,23 @@ class PushOutcome:
     sent: int
     status: int
     detail: str
+    summary: ImportSummary | None = None
+
+    @property
+    def partial(self) -> bool:
+        summary = self.summary
+        return summary is not None and (
+            summary.status != "OK" or bool(summary.conflicts) or summary.ignored > 0
+        )
+
+
+class Dhis2Refused(Dhis2Error):
+    """DHIS2 answered with an import summary that took nothing (status ERROR): sending the same data
+    again cannot help. The summary's conflicts say what to fix."""
+
+    def __init__(self, message: str, summary: ImportSummary) -> None:
+        super().__init__(message, retryable=False)
+        self.summary = summary
 
 
 @runtime_checkable
@@ -375,9 +544,17 @@ class NullDhis2Client:
 
 
 class HttpDhis2Client:
-    def __init__(self, base_url: str, username: str, password: str, timeout: float = 30.0) -> None:
+    """Posts to ``/api/dataValueSets`` with basic authentication (``username``, ``password``) or a
+    personal access token (``token``: ``Authorization: ApiToken …``)."""
+
+    def __init__(
+        self, base_url: str, username: str = "", password: str = "", timeout: float = 30.0, *, token: str = ""
+    ) -> None:
         self.url = base_url.rstrip("/") + "/api/dataValueSets"
-        self.auth = (username, password)
+        self.auth = (username, password) if not token else None
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"ApiToken {token}"
         self.timeout = timeout
 
     def push(self, payload: dict[str, Any]) -> PushOutcome:
@@ -388,26 +565,34 @@ class HttpDhis2Client:
                 auth=self.auth,
                 timeout=self.timeout,
                 params={"importStrategy": "CREATE_AND_UPDATE"},
-                headers={"Accept": "application/json"},
+                headers=self.headers,
             )
         except httpx.HTTPError as exc:
             raise Dhis2Error(f"DHIS2 could not be reached ({type(exc).__name__}).") from None
-        if response.status_code in (401, 403):
+        code = response.status_code
+        if code in (401, 403):
             raise Dhis2Error(
-                f"DHIS2 refused the credentials (HTTP {response.status_code}): check AMPARO_DHIS2_USERNAME and AMPARO_DHIS2_PASSWORD."
+                f"DHIS2 refused the credentials (HTTP {code}): check AMPARO_DHIS2_TOKEN, or "
+                "AMPARO_DHIS2_USERNAME and AMPARO_DHIS2_PASSWORD.",
+                retryable=False,
             )
-        if response.status_code >= 300:
-            raise Dhis2Error(f"DHIS2 answered HTTP {response.status_code}.")
-        detail = ""
+        if code >= 500 or code in (408, 429):
+            raise Dhis2Error(f"DHIS2 answered HTTP {code}.")
         try:
             body = response.json()
-            counts = body.get("importCount") or body.get("response", {}).get("importCount") or {}
-            detail = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        except (ValueError, AttributeError):
-            pass
-        return PushOutcome(
-            sent=len(payload.get("dataValues", [])), status=response.status_code, detail=detail
-        )
+        except ValueError:
+            body = None
+        summary = parse_import_summary(body)
+        sent = len(payload.get("dataValues", []))
+        if summary is None:
+            if code >= 300:
+                message = str(body.get("message", ""))[:200] if isinstance(body, dict) else ""
+                raise Dhis2Error(
+                    f"DHIS2 answered HTTP {code}" + (f": {message}" if message else "."), retryable=False
+                )
+            return PushOutcome(sent=sent, status=code, detail="")
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts().items()))
+        return PushOutcome(sent=sent, status=code, detail=detail, summary=summary)
 
 
 def client_from_env() -> Dhis2Client:
@@ -417,15 +602,52 @@ def client_from_env() -> Dhis2Client:
         return NullDhis2Client()
     if not url.startswith(("https://", "http://")):
         raise ConfigError("AMPARO_DHIS2_URL must start with https:// (or http:// on a private network).")
+    timeout = float(env_int("AMPARO_DHIS2_TIMEOUT", 30, minimum=1))
+    token = env_secret("AMPARO_DHIS2_TOKEN")
     username = env_str("AMPARO_DHIS2_USERNAME").strip()
     password = env_secret("AMPARO_DHIS2_PASSWORD")
+    if token:
+        if username or password:
+            raise ConfigError(
+                "Set either AMPARO_DHIS2_TOKEN (a personal access token) or AMPARO_DHIS2_USERNAME and "
+                "AMPARO_DHIS2_PASSWORD, not both."
+            )
+        return HttpDhis2Client(url, timeout=timeout, token=token)
     if not username or not password:
         raise ConfigError(
-            "AMPARO_DHIS2_URL is set: set AMPARO_DHIS2_USERNAME and AMPARO_DHIS2_PASSWORD (or AMPARO_DHIS2_PASSWORD_FILE) too."
+            "AMPARO_DHIS2_URL is set: set AMPARO_DHIS2_TOKEN (or AMPARO_DHIS2_TOKEN_FILE), or "
+            "AMPARO_DHIS2_USERNAME and AMPARO_DHIS2_PASSWORD (or AMPARO_DHIS2_PASSWORD_FILE) too."
         )
-    return HttpDhis2Client(
-        url, username, password, timeout=float(env_int("AMPARO_DHIS2_TIMEOUT", 30, minimum=1))
-    )
+    return HttpDhis2Client(url, username, password, timeout=timeout)
+
+
+def _record(
+    period: c.Period,
+    outcome: str,
+    action: ObservatoryAudit,
+    *,
+    sent: int = 0,
+    summary: ImportSummary | None = None,
+    detail: str = "",
+) -> Dhis2Push:
+    """Keep what DHIS2 answered and audit it, in one transaction (the system, ``dhis2``, acts)."""
+    counts = summary.counts() if summary else {}
+    with transaction.atomic():
+        row = Dhis2Push.objects.create(
+            period=period.dhis2(),
+            outcome=outcome,
+            import_status=summary.status if summary else "",
+            sent=sent,
+            conflicts=[conflict.as_dict() for conflict in summary.conflicts] if summary else [],
+            detail=detail[:300],
+            **counts,
+        )
+        if summary is not None:
+            fields = ["dataValues", "importCount", "conflicts"]
+        else:
+            fields = [] if outcome == Dhis2Push.Outcome.FAILED else ["dataValues"]
+        audit.record(audit.Actor.system("dhis2"), action, row, fields)
+    return row
 
 
 def push(
@@ -436,16 +658,22 @@ def push(
     delay: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PushOutcome:
-    """Build the payload for ``period`` and send it, retrying failures with a doubling delay.
+    """Build the payload for ``period`` and send it, retrying network failures and 5xx answers with a
+    doubling delay, and read DHIS2's import summary.
 
-    Audited as the system (``dhis2``): one entry for the push, or one for the final failure, which
-    is then raised as :class:`Dhis2Error`.
+    - OK: audited as a push;
+    - WARNING (some values conflict; HTTP 409 on DHIS2 2.38+): a partial import, returned and audited as
+      such with its counts and every conflict; not sent again as a whole;
+    - ERROR with nothing imported: the push failed; audited as failed with the conflicts, raised as
+      :class:`Dhis2Refused` at once (sending the same data again cannot help).
+
+    Every answer is kept as a :class:`Dhis2Push` row the audit entry names.
     """
     client = client or client_from_env()
     attempts = attempts if attempts is not None else env_int("AMPARO_DHIS2_ATTEMPTS", 4, minimum=1)
     delay = delay if delay is not None else float(env_int("AMPARO_DHIS2_RETRY_SECONDS", 30, minimum=0))
     payload = build_payload(period)
-    actor = audit.Actor.system("dhis2")
+    sent = len(payload.get("dataValues", []))
     last: Dhis2Error | None = None
     for attempt in range(attempts):
         try:
@@ -453,16 +681,43 @@ def push(
         except Dhis2Error as exc:
             last = exc
             log.warning("DHIS2 push for %s failed (attempt %d of %d): %s", period, attempt + 1, attempts, exc)
+            if not exc.retryable:
+                break
             if attempt + 1 < attempts:
                 sleep(delay * 2**attempt)
             continue
-        with transaction.atomic():
-            audit.record(
-                actor, ObservatoryAudit.DHIS2_PUSH, ("observatory.dhis2", period.dhis2()), ["dataValues"]
+        summary = outcome.summary
+        if summary is not None and summary.status == "ERROR" and summary.taken == 0:
+            _record(
+                period,
+                Dhis2Push.Outcome.FAILED,
+                ObservatoryAudit.DHIS2_PUSH_FAILED,
+                sent=sent,
+                summary=summary,
+            )
+            raise Dhis2Refused(
+                f"DHIS2 imported none of the {sent} data values (status ERROR, {outcome.detail}).", summary
+            )
+        if outcome.partial:
+            _record(
+                period,
+                Dhis2Push.Outcome.PARTIAL,
+                ObservatoryAudit.DHIS2_PUSH_PARTIAL,
+                sent=sent,
+                summary=summary,
+            )
+        else:
+            _record(
+                period, Dhis2Push.Outcome.IMPORTED, ObservatoryAudit.DHIS2_PUSH, sent=sent, summary=summary
             )
         return outcome
-    with transaction.atomic():
-        audit.record(actor, ObservatoryAudit.DHIS2_PUSH_FAILED, ("observatory.dhis2", period.dhis2()), [])
+    _record(
+        period,
+        Dhis2Push.Outcome.FAILED,
+        ObservatoryAudit.DHIS2_PUSH_FAILED,
+        sent=sent,
+        detail=str(last or ""),
+    )
     raise last or Dhis2Error("DHIS2 push failed.")
 
 
@@ -483,18 +738,24 @@ def export_json(actor: Any, period: c.Period, *, example_if_unmapped: bool = Fal
 
 
 __all__ = [
+    "Conflict",
     "Dhis2Client",
     "Dhis2Error",
+    "Dhis2Refused",
+    "ImportSummary",
     "HttpDhis2Client",
     "MappingError",
     "NullDhis2Client",
     "PushOutcome",
     "build_payload",
+    "check_data_elements",
+    "check_loaded_mapping",
     "client_from_env",
     "example_mapping",
     "mapping_loaded",
     "export_json",
     "load_mapping",
+    "parse_import_summary",
     "parse_mapping",
     "push",
 ]

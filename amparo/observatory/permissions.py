@@ -23,4 +23,6 @@ class ObservatoryAudit(StrEnum):
     DHIS2_MAPPING_LOAD = "observatory:dhis2_mapping:load"
     DHIS2_EXPORT = "observatory:dhis2:export"
     DHIS2_PUSH = "observatory:dhis2:push"
+    # DHIS2 took part of the data: its summary said WARNING (the counts and conflicts are on the Dhis2Push).
+    DHIS2_PUSH_PARTIAL = "observatory:dhis2:push_partial"
     DHIS2_PUSH_FAILED = "observatory:dhis2:push_failed"

@@ -1,11 +1,12 @@
-"""Computed indicator values (snapshots) and the DHIS2 mapping."""
+"""Computed indicator values (snapshots), the DHIS2 mapping and what DHIS2 answered to each push."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["Dhis2DataElement", "Dhis2OrgUnit", "IndicatorSnapshot"]
+__all__ = ["Dhis2DataElement", "Dhis2OrgUnit", "Dhis2Push", "IndicatorSnapshot"]
 
 
 class IndicatorSnapshot(models.Model):
@@ -71,3 +72,33 @@ class Dhis2OrgUnit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area} -> {self.org_unit}"
+
+
+class Dhis2Push(models.Model):
+    """One push of a period to DHIS2 and DHIS2's import summary: its counts and every conflict (the data
+    element, period or org unit it names, DHIS2's message). Aggregate figures only, never case data."""
+
+    class Outcome(models.TextChoices):
+        IMPORTED = "imported", _("Imported")
+        PARTIAL = "partial", _("Partly imported")
+        FAILED = "failed", _("Failed")
+
+    period = models.CharField(_("period"), max_length=8)
+    at = models.DateTimeField(_("sent"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    import_status = models.CharField(_("DHIS2 status"), max_length=10, blank=True)
+    sent = models.PositiveIntegerField(_("data values sent"), default=0)
+    imported = models.PositiveIntegerField(_("imported"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    ignored = models.PositiveIntegerField(_("ignored"), default=0)
+    deleted = models.PositiveIntegerField(_("deleted"), default=0)
+    conflicts = models.JSONField(_("conflicts"), default=list, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("DHIS2 push")
+        verbose_name_plural = _("DHIS2 pushes")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.outcome}"

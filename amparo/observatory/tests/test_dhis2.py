@@ -18,7 +18,7 @@ from amparo.core.models import AuditEntry
 from amparo.lib.env import ConfigError
 from amparo.observatory import dhis2
 from amparo.observatory.compute import Period
-from amparo.observatory.models import Dhis2DataElement, Dhis2OrgUnit
+from amparo.observatory.models import Dhis2DataElement, Dhis2OrgUnit, Dhis2Push
 from amparo.observatory.permissions import ObservatoryAudit
 from amparo.observatory.tests.test_compute import MARCH, SYSTEM, at, new_case
 from amparo.observatory.tests.test_suppression_outputs import MAPPING
@@ -136,9 +136,10 @@ def test_push_retries_after_a_failure_and_audits_once(fake_dhis2: FakeDhis2) -> 
     entries = AuditEntry.objects.filter(
         action__in=[ObservatoryAudit.DHIS2_PUSH, ObservatoryAudit.DHIS2_PUSH_FAILED]
     )
-    assert [(e.action, e.object_id, e.actor_channel) for e in entries] == [
-        (ObservatoryAudit.DHIS2_PUSH, "202603", "dhis2")
+    assert [(e.action, e.object_type, e.actor_channel) for e in entries] == [
+        (ObservatoryAudit.DHIS2_PUSH, "observatory.dhis2push", "dhis2")
     ]
+    assert Dhis2Push.objects.get(pk=entries[0].object_id).period == "202603"
 
 
 @pytest.mark.django_db
@@ -213,7 +214,7 @@ def test_csv_mapping_loads_and_replaces_the_previous_one(tmp_path: Path) -> None
     path = tmp_path / "mapping.csv"
     path.write_text(
         "type,indicator,by,category,dataElement,categoryOptionCombo,area,orgUnit\n"
-        "dataElement,OCSEA.VICTIMS.CHILD,sex,female,deVictims01,cocFemale01,,\n"
+        "dataElement,OCSEA.VICTIMS.CHILD,sex,female,deVictimSex,cocFemale01,,\n"
         "dataElement,OCSEA.VICTIMS.CHILD,,,deVictims01,,,\n"
         "orgUnit,,,,,,MZ0702,ouNampulaCt\n"
     )

@@ -153,6 +153,8 @@ def test_json_export_resists_every_attacker(cases: list[tuple[str, str]]) -> Non
         assert_attackers_fail(tables)
 
 
+# The total and its breakdown by channel on separate data elements (DHIS2 adds up a data element's
+# category option combos: on one data element the total would be counted twice).
 MAPPING = {
     "dataElements": [
         {"indicator": "OCSEA.REPORTS.RECEIVED", "dataElement": "deReports01"},
@@ -160,21 +162,21 @@ MAPPING = {
             "indicator": "OCSEA.REPORTS.RECEIVED",
             "by": "channel",
             "category": "helpline",
-            "dataElement": "deReports01",
+            "dataElement": "deReportsCh",
             "categoryOptionCombo": "cocHelpline",
         },
         {
             "indicator": "OCSEA.REPORTS.RECEIVED",
             "by": "channel",
             "category": "sms",
-            "dataElement": "deReports01",
+            "dataElement": "deReportsCh",
             "categoryOptionCombo": "cocSmsText1",
         },
         {
             "indicator": "OCSEA.REPORTS.RECEIVED",
             "by": "channel",
             "category": "web",
-            "dataElement": "deReports01",
+            "dataElement": "deReportsCh",
             "categoryOptionCombo": "cocWebForm1",
         },
     ],

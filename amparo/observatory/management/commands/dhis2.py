@@ -1,9 +1,12 @@
-"""`amparo dhis2 mapping load FILE | mapping example [-o FILE] | export --period P -o FILE | push --period P [--now]`.
+"""`amparo dhis2 mapping load FILE | mapping check [FILE] | mapping example [-o FILE] | export --period P -o FILE |
+push --period P [--now]`.
 
 The mapping (indicator and disaggregation -> dataElement and categoryOptionCombo; country,
 province or district -> orgUnit) is a JSON or CSV file: see amparo.observatory.dhis2.parse_mapping.
-Suppressed values are never written or sent. `push` queues the background task (which retries);
-`--now` sends from this process.
+Suppressed values are never written or sent. `mapping check` refuses a mapping DHIS2 would add up
+wrongly (a total and its breakdown on one data element). `push` queues the background task (which
+retries); `--now` sends from this process and prints DHIS2's import summary: the counts and every
+conflict.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from amparo.core import audit
 from amparo.lib.env import ConfigError
@@ -40,6 +44,11 @@ class Command(BaseCommand):
         load = mapping_sub.add_parser("load", help="Replace the mapping with a JSON or CSV file.")
         load.add_argument("file")
         load.add_argument("--json", action="store_true", dest="as_json")
+        check = mapping_sub.add_parser(
+            "check", help="Check a mapping file (or, without one, the loaded mapping) without loading it."
+        )
+        check.add_argument("file", nargs="?")
+        check.add_argument("--json", action="store_true", dest="as_json")
         example = mapping_sub.add_parser(
             "example", help="Print an example mapping (placeholder identifiers)."
         )
@@ -67,7 +76,34 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(text, ending="")
             return
+        if mapping_action == "check":
+            self._check(options.get("file"), options["as_json"])
+            return
         self._load(options["file"], options["as_json"])
+
+    def _check(self, file: str | None, as_json: bool) -> None:
+        try:
+            if file:
+                path = Path(file)
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except OSError as exc:
+                    raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+                elements, units = dhis2.parse_mapping(text, path.suffix.lower().lstrip("."))
+                counts = (len(elements), len(units))
+            else:
+                counts = dhis2.check_loaded_mapping()
+        except dhis2.MappingError as exc:
+            raise CommandError(f"{file or _('The loaded mapping')}: {exc}") from None
+        if as_json:
+            self.stdout.write(json.dumps({"ok": True, "dataElements": counts[0], "orgUnits": counts[1]}))
+        else:
+            self.stdout.write(
+                _(
+                    "The mapping is valid: %(elements)s data element mappings and %(units)s organisation unit mappings."
+                )
+                % {"elements": counts[0], "units": counts[1]}
+            )
 
     def _load(self, file: str, as_json: bool) -> None:
         path = Path(file)
@@ -114,21 +150,46 @@ class Command(BaseCommand):
         else:
             try:
                 outcome = dhis2.push(chosen)
+            except dhis2.Dhis2Refused as exc:
+                for line in _conflict_lines(exc.summary):
+                    self.stderr.write(line)
+                raise CommandError(
+                    f"{exc} Fix the conflicts above (mapping or DHIS2 metadata) and run the push again."
+                ) from None
             except (dhis2.Dhis2Error, ConfigError) as exc:
                 raise CommandError(
                     f"{exc} Nothing more was sent; fix the cause and run the push again."
                 ) from None
+            summary = outcome.summary
             message = {
                 "queued": False,
                 "sent": outcome.sent,
                 "status": outcome.status,
                 "detail": outcome.detail,
+                "import_status": summary.status if summary else None,
+                "partial": outcome.partial,
+                **(summary.counts() if summary else {}),
+                "conflicts": [c.as_dict() for c in summary.conflicts] if summary else [],
             }
         if as_json:
             self.stdout.write(json.dumps(message))
         elif message["queued"]:
             self.stdout.write(f"Queued the DHIS2 push for {chosen.dhis2()} (task {message['task']}).")
         else:
+            kind = "Partly imported" if message["partial"] else "Sent"
             self.stdout.write(
-                f"Sent {message['sent']} data values for {chosen.dhis2()} ({message['detail'] or 'no detail'})."
+                f"{kind}: {message['sent']} data values for {chosen.dhis2()} ({message['detail'] or 'no detail'})."
             )
+            if outcome.summary is not None:
+                for line in _conflict_lines(outcome.summary):
+                    self.stdout.write(line)
+
+
+def _conflict_lines(summary: dhis2.ImportSummary) -> list[str]:
+    lines = (
+        [f"DHIS2 status {summary.status}; {len(summary.conflicts)} conflicts:"] if summary.conflicts else []
+    )
+    for conflict in summary.conflicts:
+        code = f" [{conflict.error_code}]" if conflict.error_code else ""
+        lines.append(f"  {conflict.object}{code}: {conflict.value}")
+    return lines
