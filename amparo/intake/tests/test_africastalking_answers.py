@@ -17,6 +17,7 @@ from amparo.intake import sms, tasks
 from amparo.intake.models import Channel, OutboundMessage, OutboundStatus
 from amparo.intake.providers import AfricasTalkingProvider, ProviderError, channel_problem, create_channel
 from amparo.intake.tests.test_providers import FakeProvider, fake_provider  # noqa: F401
+from amparo.intake.tests.test_sms import channel  # noqa: F401  (an Africa's Talking channel on the fake)
 
 ANSWERS = json.loads((Path(__file__).parent / "data" / "africastalking" / "send_answers.json").read_text())
 SYSTEM = audit.Actor.system("tests")
@@ -70,30 +71,14 @@ def test_failures_say_whether_a_retry_can_help_and_whether_the_channel_is_at_fau
     assert caught.value.channel_fault is channel_fault
 
 
-@pytest.fixture
-def channel(db: None, fake_provider: FakeProvider, monkeypatch: pytest.MonkeyPatch) -> Channel:  # noqa: F811, ARG001
-    monkeypatch.setenv("AMPARO_SMS_API_BASE_URL", fake_provider.url)
-    monkeypatch.delenv("AMPARO_SMS_PROVIDER", raising=False)
-    return create_channel(
-        SYSTEM,
-        name="Linha 1458",
-        kind="sms",
-        provider="africastalking",
-        short_code="1458",
-        credentials={"username": "amparo", "api_key": "test-key"},
-        routing_agency=Agency.objects.get(code="linha-fala-crianca"),
-        languages=["pt"],
-    )
-
-
-def queue(channel: Channel, django_capture_on_commit_callbacks) -> OutboundMessage:  # noqa: ANN001
+def queue(on: Channel, django_capture_on_commit_callbacks) -> OutboundMessage:  # noqa: ANN001
     with django_capture_on_commit_callbacks(execute=False):
-        return sms.queue_reply(SYSTEM, channel, None, "+258840000001", "", "Recebemos a sua mensagem.")
+        return sms.queue_reply(SYSTEM, on, None, "+258840000001", "", "Recebemos a sua mensagem.")
 
 
 @pytest.mark.django_db
 def test_a_refused_sender_id_fails_the_sms_at_once_keeps_the_providers_word_and_flags_the_channel(
-    channel: Channel,
+    channel: Channel,  # noqa: F811
     fake_provider: FakeProvider,  # noqa: F811
     django_capture_on_commit_callbacks,  # noqa: ANN001
     capsys: pytest.CaptureFixture[str],
@@ -125,7 +110,7 @@ def test_a_refused_sender_id_fails_the_sms_at_once_keeps_the_providers_word_and_
 
 @pytest.mark.django_db
 def test_a_wrong_recipient_fails_the_message_but_not_the_channel(
-    channel: Channel,
+    channel: Channel,  # noqa: F811
     fake_provider: FakeProvider,  # noqa: F811
     django_capture_on_commit_callbacks,  # noqa: ANN001
 ) -> None:
@@ -142,7 +127,9 @@ USSD = {"sessionId": "ATUid_slash", "serviceCode": "*458#", "phoneNumber": "+258
 @pytest.mark.django_db
 @pytest.mark.parametrize("slash", ["", "/"])
 def test_webhooks_answer_the_same_with_or_without_a_trailing_slash(
-    channel: Channel, client: Client, slash: str
+    channel: Channel,  # noqa: F811
+    client: Client,
+    slash: str,
 ) -> None:
     ussd = create_channel(
         SYSTEM,

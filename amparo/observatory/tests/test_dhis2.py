@@ -26,6 +26,16 @@ from amparo.observatory.tests.test_suppression_outputs import MAPPING
 REQUIRED = {"dataElement", "period", "orgUnit", "value"}
 
 
+def answer_json(handler: BaseHTTPRequestHandler, status: int, payload: object) -> None:
+    """Answer a request of a fake DHIS2 with ``payload`` as JSON."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class FakeDhis2:
     """A DHIS2 /api/dataValueSets on 127.0.0.1 that checks what it receives.
 
@@ -66,12 +76,7 @@ class FakeDhis2:
                 )
 
             def answer(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer_json(self, status, payload)
 
             def log_message(self, *args: object) -> None:
                 pass

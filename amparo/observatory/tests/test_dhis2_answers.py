@@ -19,7 +19,7 @@ from amparo.observatory import dhis2
 from amparo.observatory.models import Dhis2DataElement, Dhis2Push
 from amparo.observatory.permissions import ObservatoryAudit
 from amparo.observatory.tests.test_compute import MARCH, SYSTEM
-from amparo.observatory.tests.test_dhis2 import cases_in_march
+from amparo.observatory.tests.test_dhis2 import answer_json, cases_in_march
 from amparo.observatory.tests.test_suppression_outputs import MAPPING
 
 DATA = Path(__file__).parent / "data" / "dhis2"
@@ -48,12 +48,7 @@ class Dhis2Answers:
                     }
                 )
                 status, body = fake.queue.pop(0)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer_json(self, status, body)
 
             def log_message(self, *args: object) -> None:
                 pass
