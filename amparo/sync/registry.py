@@ -228,9 +228,8 @@ def check_fields(obj: models.Model, names: Iterable[str]) -> None:
     for name in names:
         f = obj._meta.get_field(name)
         raw = getattr(obj, f.attname)
-        if raw is None:
-            if not f.null:
-                errors[name] = [ValidationError(f.error_messages["null"], code="null")]
+        if raw is None and not f.null and not f.blank:  # (a blank field with no value is filled on save)
+            errors[name] = [ValidationError(f.error_messages["null"], code="null")]
             continue
         if raw in f.empty_values:
             continue

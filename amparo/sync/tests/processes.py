@@ -144,6 +144,23 @@ class Installation:
                 self.server.kill()
 
 
+def national_server(root: Path) -> tuple[Path, Installation]:
+    """A migrated database kept as a template (nodes start from copies of it), and a national
+    installation on another copy (not serving yet)."""
+    template = Installation(root, "template", role="national", origin="national")
+    template.amparo("migrate", "--noinput", "-v0", timeout=600)
+    return template.db, Installation(
+        root, "national", role="national", origin="national", template_db=template.db
+    )
+
+
+def register_node(national: Installation, root: Path, name: str, district: str) -> Path:
+    """`amparo node register` on the national server; returns the credential file."""
+    path = root / f"{name}.json"
+    national.amparo("node", "register", "--name", name, "--district", district, "-o", str(path))
+    return path
+
+
 class FlakyProxy:
     """A TCP proxy on loopback that breaks connections in a fixed pattern: some are reset before the request
     reaches the server, some have their answer cut short after the server has acted on the request, and every

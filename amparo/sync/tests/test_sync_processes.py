@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from amparo.sync.tests.processes import Installation
+from amparo.sync.tests.processes import Installation, national_server, register_node
 
 SETUP_NATIONAL = """
 from amparo.core import audit
@@ -95,26 +95,14 @@ with transaction.atomic():
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     root = tmp_path_factory.mktemp("sync")
-    template = Installation(root, "template", role="national", origin="national")
-    template.amparo("migrate", "--noinput", "-v0", timeout=600)
-    national = Installation(root, "national", role="national", origin="national", template_db=template.db)
+    template_db, national = national_server(root)
     facts = national.python(SETUP_NATIONAL)
-    for name in ("alpha", "beta"):
-        national.amparo(
-            "node",
-            "register",
-            "--name",
-            name,
-            "--district",
-            facts["district"],
-            "-o",
-            str(root / f"{name}.json"),
-        )
+    credentials = {name: register_node(national, root, name, facts["district"]) for name in ("alpha", "beta")}
     national.serve()
     nodes = {}
     for name in ("alpha", "beta"):
-        node = Installation(root, name, role="district", origin=f"node-{name}", template_db=template.db)
-        node.amparo("node", "init", "--upstream", national.url, "--credential", str(root / f"{name}.json"))
+        node = Installation(root, name, role="district", origin=f"node-{name}", template_db=template_db)
+        node.amparo("node", "init", "--upstream", national.url, "--credential", str(credentials[name]))
         nodes[name] = node
     try:
         yield {

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from amparo.sync.tests.processes import Installation
+from amparo.sync.tests.processes import Installation, national_server, register_node
 
 INTAKE = """
 import re
@@ -146,23 +146,18 @@ def differences(here: dict, there: dict) -> list[tuple]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     root = tmp_path_factory.mktemp("sync-system")
-    template = Installation(root, "template", role="national", origin="national")
-    template.amparo("migrate", "--noinput", "-v0", timeout=600)
-    national = Installation(root, "national", role="national", origin="national", template_db=template.db)
+    template_db, national = national_server(root)
     national.env["AMPARO_DEMO"] = "1"
     national.amparo("seed_demo", "--cases", "120", "--json", "--today", "2026-11-30", timeout=600)
     facts = national.python(INTAKE)
     districts = {"intake": facts["intake_district"], "demo": facts["demo_district"]}
-    for name, district in districts.items():
-        national.amparo(
-            "node", "register", "--name", name, "--district", district, "-o", str(root / f"{name}.json")
-        )
+    credentials = {name: register_node(national, root, name, d) for name, d in districts.items()}
     national.serve()
     nodes = {}
     for name in districts:
-        node = Installation(root, name, role="district", origin="unused", template_db=template.db)
+        node = Installation(root, name, role="district", origin="unused", template_db=template_db)
         del node.env["AMPARO_ORIGIN"]  # `node init` records it; nobody exports it by hand
-        node.amparo("node", "init", "--upstream", national.url, "--credential", str(root / f"{name}.json"))
+        node.amparo("node", "init", "--upstream", national.url, "--credential", str(credentials[name]))
         nodes[name] = node
     try:
         yield {"national": national, "nodes": nodes, "facts": facts, "districts": districts, "root": root}
