@@ -75,10 +75,11 @@ def test_settings_read_the_recorded_origin_on_a_district_node(tmp_path: Path) ->
     import sys
 
     (tmp_path / "origin").write_text("node-lichinga\n")
-    env = {k: v for k, v in os.environ.items() if k != "AMPARO_ORIGIN"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AMPARO_", "DATABASE_URL", "DJANGO_"))}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "amparo.settings",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'amparo.sqlite3'}",  # a district node runs on SQLite
             "AMPARO_SECRET_KEY": "x" * 50,
             "AMPARO_MASTER_KEY": "A" * 43 + "=",
             "AMPARO_DATA_DIR": str(tmp_path),
