@@ -5,32 +5,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('observatory', '0003_dhis2orgunit_dhis2dataelement_indicatorsnapshot'),
+        ("observatory", "0003_dhis2orgunit_dhis2dataelement_indicatorsnapshot"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dhis2Push',
+            name="Dhis2Push",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(max_length=8, verbose_name='period')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='sent')),
-                ('outcome', models.CharField(choices=[('imported', 'Imported'), ('partial', 'Partly imported'), ('failed', 'Failed')], max_length=10, verbose_name='outcome')),
-                ('import_status', models.CharField(blank=True, max_length=10, verbose_name='DHIS2 status')),
-                ('sent', models.PositiveIntegerField(default=0, verbose_name='data values sent')),
-                ('imported', models.PositiveIntegerField(default=0, verbose_name='imported')),
-                ('updated', models.PositiveIntegerField(default=0, verbose_name='updated')),
-                ('ignored', models.PositiveIntegerField(default=0, verbose_name='ignored')),
-                ('deleted', models.PositiveIntegerField(default=0, verbose_name='deleted')),
-                ('conflicts', models.JSONField(blank=True, default=list, verbose_name='conflicts')),
-                ('detail', models.CharField(blank=True, max_length=300, verbose_name='detail')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.CharField(max_length=8, verbose_name="period")),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="sent")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("imported", "Imported"),
+                            ("partial", "Partly imported"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=10,
+                        verbose_name="outcome",
+                    ),
+                ),
+                ("import_status", models.CharField(blank=True, max_length=10, verbose_name="DHIS2 status")),
+                ("sent", models.PositiveIntegerField(default=0, verbose_name="data values sent")),
+                ("imported", models.PositiveIntegerField(default=0, verbose_name="imported")),
+                ("updated", models.PositiveIntegerField(default=0, verbose_name="updated")),
+                ("ignored", models.PositiveIntegerField(default=0, verbose_name="ignored")),
+                ("deleted", models.PositiveIntegerField(default=0, verbose_name="deleted")),
+                ("conflicts", models.JSONField(blank=True, default=list, verbose_name="conflicts")),
+                ("detail", models.CharField(blank=True, max_length=300, verbose_name="detail")),
             ],
             options={
-                'verbose_name': 'DHIS2 push',
-                'verbose_name_plural': 'DHIS2 pushes',
-                'ordering': ['-at'],
+                "verbose_name": "DHIS2 push",
+                "verbose_name_plural": "DHIS2 pushes",
+                "ordering": ["-at"],
             },
         ),
     ]
