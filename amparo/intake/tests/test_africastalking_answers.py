@@ -18,6 +18,7 @@ from amparo.intake.models import Channel, OutboundMessage, OutboundStatus
 from amparo.intake.providers import AfricasTalkingProvider, ProviderError, channel_problem, create_channel
 from amparo.intake.tests.test_providers import FakeProvider, fake_provider  # noqa: F401
 from amparo.intake.tests.test_sms import channel  # noqa: F401  (an Africa's Talking channel on the fake)
+from amparo.intake.webhooks import webhook_query
 
 ANSWERS = json.loads((Path(__file__).parent / "data" / "africastalking" / "send_answers.json").read_text())
 SYSTEM = audit.Actor.system("tests")
@@ -141,13 +142,15 @@ def test_webhooks_answer_the_same_with_or_without_a_trailing_slash(
         languages=["pt", "en"],
     )
     inbound = client.post(
-        f"/channels/{channel.pk}/sms/inbound{slash}", {**INBOUND, "id": f"ATXid_s{len(slash)}"}
+        f"/channels/{channel.pk}/sms/inbound{slash}{webhook_query(channel)}",
+        {**INBOUND, "id": f"ATXid_s{len(slash)}"},
     )
     assert inbound.status_code == 200
     delivery = client.post(
-        f"/channels/{channel.pk}/sms/delivery{slash}", {"id": "ATXid_unknown", "status": "Success"}
+        f"/channels/{channel.pk}/sms/delivery{slash}{webhook_query(channel)}",
+        {"id": "ATXid_unknown", "status": "Success"},
     )
     assert delivery.status_code == 200
-    screen = client.post(f"/channels/{ussd.pk}/ussd{slash}", USSD)
+    screen = client.post(f"/channels/{ussd.pk}/ussd{slash}{webhook_query(ussd)}", USSD)
     assert screen.status_code == 200
     assert screen.content.decode().startswith("CON ")

@@ -25,7 +25,7 @@ from amparo.cases.models import Case
 from amparo.core.models import District
 from amparo.intake import actions
 from amparo.intake.models import Channel
-from amparo.intake.webhooks import forget_channels
+from amparo.intake.webhooks import forget_channels, webhook_query
 
 client = Client(HTTP_HOST="localhost")
 forget_channels()
@@ -38,7 +38,7 @@ inputs = []
 for value in ["", "2", "1", "2", "1", "2", "1", "1"]:
     if value:
         inputs.append(value)
-    answer = client.post(f"/channels/{ussd.pk}/ussd", {"sessionId": "ATUid_sync", "serviceCode": "*458#",
+    answer = client.post(f"/channels/{ussd.pk}/ussd{webhook_query(ussd)}", {"sessionId": "ATUid_sync", "serviceCode": "*458#",
                          "phoneNumber": "+258841230001", "networkCode": "64301", "text": "*".join(inputs)})
     assert answer.status_code == 200, answer.status_code
 assert answer.content.decode().startswith("END "), answer.content
@@ -47,7 +47,7 @@ district = ussd_case.district
 
 # An SMS conversation through the seeded channel (its provider only logs what it would send).
 for i, text in enumerate(["Ola, preciso de ajuda", "2", "1", "1", "Ameaca de publicar fotos", "2"]):
-    answer = client.post(f"/channels/{sms.pk}/sms/inbound", {"from": "+258841230002", "to": sms.short_code or "1458",
+    answer = client.post(f"/channels/{sms.pk}/sms/inbound{webhook_query(sms)}", {"from": "+258841230002", "to": sms.short_code or "1458",
                          "text": text, "date": "2026-11-20 10:00:0%d.000" % i, "id": f"ATXid_sync_{i}",
                          "linkId": f"link{i}"})
     assert answer.status_code == 200, answer.status_code
