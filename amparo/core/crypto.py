@@ -28,7 +28,7 @@ _cache: dict[int, bytes] = {}
 _active: dict[str, tuple[int, float]] = {}
 ACTIVE_KEY_TTL = 30.0
 # Purposes whose active key may be remembered for ACTIVE_KEY_TTL seconds (never the index key).
-_CACHEABLE_ACTIVE = {DataKey.Purpose.FIELD, DataKey.Purpose.RECEIPT}
+_CACHEABLE_ACTIVE = {DataKey.Purpose.FIELD, DataKey.Purpose.RECEIPT, DataKey.Purpose.AUDIT}
 
 
 class IntegrityAlarm(Exception):

@@ -225,6 +225,9 @@ class DataKey(models.Model):
         # The deployment-wide salt of receipt hashes: created once, never rotated (that would void
         # every receipt), re-wrapped like every data key when the master key changes.
         RECEIPT = "receipt", "receipt salt"
+        # The key of the audit chain's MACs (docs/security.md): created once, never rotated (every
+        # entry's MAC depends on it), re-wrapped like every data key when the master key changes.
+        AUDIT = "audit", "audit chain key"
 
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
     wrapped = models.BinaryField()
@@ -262,6 +265,9 @@ class AuditEntry(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # HMAC-SHA256 of the chain and `hash` under the installation's audit key (empty only for entries
+    # written before the chain was keyed, up to the head's `legacy_until`).
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
@@ -280,6 +286,11 @@ class AuditHead(models.Model):
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+    # Entries up to this id were written before the chain was keyed: they carry no MAC, and the
+    # head's MAC (which covers this number) vouches for them.
+    legacy_until = models.BigIntegerField(default=0)
+    # HMAC-SHA256 of every field above under the installation's audit key.
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"audit head {self.chain}"
