@@ -56,6 +56,7 @@ class CoreAudit(StrEnum):
     AUDIT_READ = "core:audit:read"
     API_TOKEN_CREATE = "core:api_token:create"  # noqa: S105  (an audit name, not a secret)
     API_TOKEN_REVOKE = "core:api_token:revoke"  # noqa: S105
+    ACCESS_DENIED = "core:access:denied"
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,37 @@ def record_read(actor: Any, action: StrEnum, obj: Any, fields: Iterable[str] = (
     """Reads are audited too; this opens its own transaction when the caller has none."""
     with transaction.atomic():
         return record(actor, action, obj, fields)
+
+
+# Denied reads are recorded at most this many times per user and window, so that a script probing ids
+# cannot flood the log; beyond that, one line per refusal goes to the log (ids only).
+DENIED_RATE = 30
+DENIED_WINDOW_SECONDS = 3600
+
+
+def record_denied(actor: Any, obj: Any, outcome: int) -> AuditEntry | None:
+    """Record that `actor` was refused `obj` (`outcome`: 404 for an outsider, 403 for a reader without the
+    right): actor, object type and id, outcome. Rate-limited per actor; opens its own transaction, so that
+    the refusal's exception does not roll it back. Returns the entry, or None when the limit was reached."""
+    from amparo.core import ratelimit
+
+    who = _as_actor(actor)
+    if who.user is not None and not getattr(who.user, "is_authenticated", False):
+        who = Actor.system("anonymous")
+    key = str(who.user.pk) if who.user is not None else who.channel
+    object_type, object_id = _object_ref(obj)
+    if ratelimit.consume("audit:denied", key, rate=DENIED_RATE, per_seconds=DENIED_WINDOW_SECONDS):
+        logger.warning(
+            "access denied (not audited: over %d an hour) actor=%s object=%s:%s outcome=%d",
+            DENIED_RATE,
+            key,
+            object_type,
+            object_id,
+            outcome,
+        )
+        return None
+    with transaction.atomic():
+        return record(who, CoreAudit.ACCESS_DENIED, obj, [f"outcome:{outcome}"])
 
 
 @dataclass(frozen=True)
