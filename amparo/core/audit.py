@@ -57,6 +57,9 @@ class CoreAudit(StrEnum):
     API_TOKEN_CREATE = "core:api_token:create"  # noqa: S105  (an audit name, not a secret)
     API_TOKEN_REVOKE = "core:api_token:revoke"  # noqa: S105
     ACCESS_DENIED = "core:access:denied"
+    DUTY_REQUEST = "core:duty_request:create"
+    DUTY_APPROVE = "core:duty_request:approve"
+    DUTY_REJECT = "core:duty_request:reject"
 
 
 @dataclass(frozen=True)
