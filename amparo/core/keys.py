@@ -15,6 +15,13 @@ Blind-index registry: a model that keeps blind indexes says how to compute them 
 the normalised value ("" for no index). Core finds them through `apps.get_models()`, so it imports no app.
 
 Each rotation writes one `CoreAudit.KEYS_ROTATE` entry naming the models it went through.
+
+One registry of encrypted data (`inventory()`): every place that holds encrypted data is found here, so
+that a rotation cannot skip one. Encrypted fields are discovered (`EncryptedTextField`); data sealed under
+the field data key outside such a field (intake attachments) is registered with `register_sealed_blobs`
+and re-encrypted by the data-key rotation; keys of their own wrapped by the master key (evidence files,
+sync pieces) are registered with `register_master_rewrap` and re-wrapped by the master-key rotation. A
+test checks that every binary column of every model is in the inventory.
 """
 
 from __future__ import annotations
@@ -122,6 +129,78 @@ def set_blind_indexes(instance: models.Model) -> list[str]:
     return list(functions)
 
 
+# --- Sealed blobs: data sealed under the field key outside an EncryptedTextField ----------------------
+
+
+@dataclass(frozen=True)
+class SealedBlobs:
+    """Rows of `model` whose `data_field` holds `envelope.seal(field key, data, aad(row))`, with the data
+    key's id in `key_field`."""
+
+    model: type[models.Model]
+    data_field: str
+    key_field: str
+    aad: Callable[[Any], bytes]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+
+_sealed_blobs: dict[str, SealedBlobs] = {}
+
+
+def register_sealed_blobs(blobs: SealedBlobs) -> None:
+    """Called from the owning app's AppConfig.ready(): the data-key rotation re-encrypts these rows."""
+    _sealed_blobs[blobs.label] = blobs
+
+
+def sealed_blobs() -> list[SealedBlobs]:
+    return list(_sealed_blobs.values())
+
+
+def inventory() -> dict[str, list[str]]:
+    """Every place holding encrypted data, by how it is rotated: model labels (and fields)."""
+    return {
+        "fields": [f"{m._meta.label_lower}.{f.name}" for m, fields in encrypted_models() for f in fields],
+        "sealed": [f"{b.label}.{b.data_field}" for b in sealed_blobs()],
+        "master_wrapped": [DataKey._meta.label_lower, *_master_rewraps],
+    }
+
+
+def _reseal_blobs(blobs: SealedBlobs, new_pk: int, batch_size: int, progress: Progress | None) -> int:
+    new_key = crypto.data_key(new_pk)
+    manager = blobs.model._base_manager
+    done = 0
+    while True:
+        with transaction.atomic():
+            _still_active(DataKey.Purpose.FIELD, new_pk)
+            rows = list(
+                manager.select_for_update()
+                .exclude(**{blobs.key_field: new_pk})
+                .order_by("pk")
+                .only("pk", blobs.data_field, blobs.key_field)[:batch_size]
+            )
+            if not rows:
+                return done
+            for row in rows:
+                aad = blobs.aad(row)
+                try:
+                    plain = envelope.open_sealed(
+                        crypto.data_key(getattr(row, blobs.key_field)),
+                        bytes(getattr(row, blobs.data_field)),
+                        aad,
+                    )
+                except envelope.DecryptionError:
+                    raise crypto.IntegrityAlarm(f"{blobs.label} {row.pk} failed authentication") from None
+                manager.filter(pk=row.pk).update(
+                    **{blobs.data_field: envelope.seal(new_key, plain, aad), blobs.key_field: new_pk}
+                )
+            done += len(rows)
+        if progress:
+            progress(len(rows))
+
+
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
@@ -154,6 +233,10 @@ def rotate_data_key(*, batch_size: int = BATCH_SIZE, progress: Progress | None =
     report = RotationReport(kind="data-key", key=str(new.pk))
     for model, fields in targets:
         report.models[model._meta.label_lower] = _reencrypt_model(model, fields, new.pk, batch_size, progress)
+    for blobs in sealed_blobs():
+        report.models[blobs.label] = report.models.get(blobs.label, 0) + _reseal_blobs(
+            blobs, new.pk, batch_size, progress
+        )
     with transaction.atomic():
         _still_active(DataKey.Purpose.FIELD, new.pk)
         report.retired_keys = _retire(DataKey.Purpose.FIELD, keep=new.pk)
@@ -326,7 +409,7 @@ def _reindex_model(
 def total_rows(kind: str) -> int:
     """Rows a rotation will walk through (for progress bars)."""
     if kind == "data-key":
-        return _count([m for m, _ in encrypted_models()])
+        return _count([m for m, _ in encrypted_models()] + [b.model for b in sealed_blobs()])
     if kind == "index-key":
         return _count([m for m, _ in indexed_models()])
     return DataKey.objects.count()

@@ -172,6 +172,12 @@ def seal(
     return sealer.close()
 
 
+def unwrap_file_key(item: Any) -> bytes:
+    """The data key of a sealed file (an evidence item or a sync piece: anything with `wrapped_key` and
+    `master_key_id`), unwrapped with the master key it names."""
+    return _data_key(item)
+
+
 def _data_key(item: Any) -> bytes:
     master = crypto.master_keys().get(item.master_key_id)
     if master is None:
