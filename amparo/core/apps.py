@@ -12,9 +12,10 @@ class CoreConfig(AppConfig):
 
         from django.conf import settings
 
-        from amparo.core import audit, checks, signals  # noqa: F401  (registers system checks and sign-in audit receivers)
+        from amparo.core import audit, checks, signals, totp  # noqa: F401  (registers system checks and sign-in audit receivers)
         from amparo.core.schedule import register_periodic
 
+        totp.install()
         register_periodic(
             "core.audit_checkpoint",
             every=dt.timedelta(minutes=settings.AUDIT_CHECKPOINT_MINUTES),

@@ -128,8 +128,13 @@ def active_key(purpose: str) -> tuple[int, bytes]:
 
 
 def encrypt(plaintext: str, aad: str) -> str:
+    return encrypt_bytes(plaintext.encode("utf-8"), aad)
+
+
+def encrypt_bytes(data: bytes, aad: str) -> str:
+    """Bytes in the stored text form of `encrypt` (for short secrets, such as TOTP keys, kept compact)."""
     key_pk, key = active_key(DataKey.Purpose.FIELD)
-    sealed = envelope.seal(key, plaintext.encode("utf-8"), aad.encode("utf-8"))
+    sealed = envelope.seal(key, data, aad.encode("utf-8"))
     return f"{PREFIX}{key_pk}${base64.b64encode(sealed).decode('ascii')}"
 
 
@@ -141,6 +146,10 @@ def key_of(stored: str) -> int:
 
 
 def decrypt(stored: str, aad: str) -> str:
+    return decrypt_bytes(stored, aad).decode("utf-8")
+
+
+def decrypt_bytes(stored: str, aad: str) -> bytes:
     if not stored.startswith(PREFIX):
         raise IntegrityAlarm("value is not encrypted")
     try:
@@ -150,7 +159,7 @@ def decrypt(stored: str, aad: str) -> str:
     except ValueError:
         raise IntegrityAlarm("malformed encrypted value") from None
     try:
-        return envelope.open_sealed(data_key(key_pk), sealed, aad.encode("utf-8")).decode("utf-8")
+        return envelope.open_sealed(data_key(key_pk), sealed, aad.encode("utf-8"))
     except envelope.DecryptionError:
         raise IntegrityAlarm(f"an encrypted value ({aad}) failed authentication") from None
 

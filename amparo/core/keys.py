@@ -150,6 +150,52 @@ class SealedBlobs:
 _sealed_blobs: dict[str, SealedBlobs] = {}
 
 
+@dataclass(frozen=True)
+class EncryptedText:
+    """A column of another library's model holding `crypto.encrypt_bytes(data, aad(row))` (TOTP secrets)."""
+
+    model: type[models.Model]
+    field: str
+    aad: Callable[[Any], str]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+
+_encrypted_text: dict[str, EncryptedText] = {}
+
+
+def register_encrypted_text(column: EncryptedText) -> None:
+    _encrypted_text[f"{column.label}.{column.field}"] = column
+
+
+def _reencrypt_text(column: EncryptedText, new_pk: int, batch_size: int, progress: Progress | None) -> int:
+    manager = column.model._base_manager
+    done = 0
+    last = None
+    while True:
+        with transaction.atomic():
+            _still_active(DataKey.Purpose.FIELD, new_pk)
+            qs = manager.select_for_update().order_by("pk")
+            if last is not None:
+                qs = qs.filter(pk__gt=last)
+            rows = list(qs[:batch_size])
+            if not rows:
+                return done
+            for row in rows:
+                stored = getattr(row, column.field)
+                if stored and crypto.key_of(stored) != new_pk:
+                    plain = crypto.decrypt_bytes(stored, column.aad(row))
+                    manager.filter(pk=row.pk).update(
+                        **{column.field: crypto.encrypt_bytes(plain, column.aad(row))}
+                    )
+                    done += 1
+            last = rows[-1].pk
+        if progress:
+            progress(len(rows))
+
+
 def register_sealed_blobs(blobs: SealedBlobs) -> None:
     """Called from the owning app's AppConfig.ready(): the data-key rotation re-encrypts these rows."""
     _sealed_blobs[blobs.label] = blobs
@@ -162,7 +208,8 @@ def sealed_blobs() -> list[SealedBlobs]:
 def inventory() -> dict[str, list[str]]:
     """Every place holding encrypted data, by how it is rotated: model labels (and fields)."""
     return {
-        "fields": [f"{m._meta.label_lower}.{f.name}" for m, fields in encrypted_models() for f in fields],
+        "fields": [f"{m._meta.label_lower}.{f.name}" for m, fields in encrypted_models() for f in fields]
+        + list(_encrypted_text),
         "sealed": [f"{b.label}.{b.data_field}" for b in sealed_blobs()],
         "master_wrapped": [DataKey._meta.label_lower, *_master_rewraps],
     }
@@ -236,6 +283,10 @@ def rotate_data_key(*, batch_size: int = BATCH_SIZE, progress: Progress | None =
     for blobs in sealed_blobs():
         report.models[blobs.label] = report.models.get(blobs.label, 0) + _reseal_blobs(
             blobs, new.pk, batch_size, progress
+        )
+    for column in _encrypted_text.values():
+        report.models[column.label] = report.models.get(column.label, 0) + _reencrypt_text(
+            column, new.pk, batch_size, progress
         )
     with transaction.atomic():
         _still_active(DataKey.Purpose.FIELD, new.pk)
@@ -409,7 +460,11 @@ def _reindex_model(
 def total_rows(kind: str) -> int:
     """Rows a rotation will walk through (for progress bars)."""
     if kind == "data-key":
-        return _count([m for m, _ in encrypted_models()] + [b.model for b in sealed_blobs()])
+        return _count(
+            [m for m, _ in encrypted_models()]
+            + [b.model for b in sealed_blobs()]
+            + [c.model for c in _encrypted_text.values()]
+        )
     if kind == "index-key":
         return _count([m for m, _ in indexed_models()])
     return DataKey.objects.count()
