@@ -3,7 +3,7 @@
 Three independent rotations (see docs/decisions/0002):
 
 * data key: a new field key; every encrypted value of every installed model is re-encrypted under it,
-  batch by batch, each batch in its own transaction. Old keys stay readable throughout and are marked
+  bound to its row (values written before rows were bound become bound), batch by batch, each batch in its own transaction. Old keys stay readable throughout and are marked
   retired (``retired_at``) at the end. Re-running after an interruption carries on where it stopped.
 * master key: every data key is unwrapped with the master key it names (the current one or one listed
   in ``AMPARO_OLD_MASTER_KEYS``) and wrapped again under the current ``AMPARO_MASTER_KEY``.
@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from amparo.core import audit, crypto
 from amparo.core.audit import CoreAudit
-from amparo.core.fields import EncryptedTextField
+from amparo.core.fields import EncryptedTextField, stored_value
 from amparo.core.models import DataKey
 from amparo.lib import envelope
 
@@ -324,11 +324,11 @@ def _reencrypt_model(
                         continue
                     try:
                         if crypto.key_of(value) != new_pk:
-                            changes[f.attname] = crypto.decrypt(value, f.aad)
+                            # Re-encrypted under the active key (the new one), bound to its row.
+                            changes[f.attname] = stored_value(f, pk, crypto.decrypt_row(value, f.aad, pk))
                     except crypto.IntegrityAlarm as exc:
                         raise crypto.IntegrityAlarm(f"{f.aad} of row {pk}: {exc}") from None
                 if changes:
-                    # The field encrypts on the way in, under the active key: the new one.
                     manager.filter(pk=pk).update(**changes)
                     changed_total += len(changes)
             last = rows[-1][0]
