@@ -359,7 +359,7 @@ def _verify_chain(chain: str, batch: int, progress: Progress | None = None) -> C
     qs = AuditEntry.objects.filter(chain=chain).order_by("id")
     head = AuditHead.objects.filter(chain=chain).first()
     if head is not None and not _head_signed(key, head):
-        return _HEAD_FORGED(chain)
+        return _head_forged(chain)
     # Entries written before the chain was keyed carry no MAC; the signed head says how far they go.
     legacy_until = head.legacy_until if head is not None else 0
     while True:
@@ -409,7 +409,7 @@ def _verify_chain(chain: str, batch: int, progress: Progress | None = None) -> C
             f"the chain head expects {head.count} entries ending at #{head.last_id}; found {count} ending at #{last_id or 0} ({cause})",
         )
     if head.legacy_until != legacy_until or not _head_signed(key, head):
-        return _HEAD_FORGED(chain)
+        return _head_forged(chain)
     return _check_checkpoints(chain, key)
 
 
@@ -417,7 +417,7 @@ def _head_signed(key: bytes, head: AuditHead) -> bool:
     return hmac.compare_digest(head.mac, head_mac(key, head))
 
 
-def _HEAD_FORGED(chain: str) -> ChainProblem:  # noqa: N802  (reads as a constant problem)
+def _head_forged(chain: str) -> ChainProblem:
     return ChainProblem(
         chain, None, "the chain head's MAC does not match (the head was rewritten without the audit key)"
     )
