@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.exceptions import FieldError
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from amparo.cases import actions
 from amparo.cases.models import Case, Person
@@ -54,8 +54,11 @@ def victims(make_case) -> list[Case]:  # noqa: ANN001
     return cases
 
 
+INTEGER_PK = models.BigAutoField(primary_key=True)  # for rows with an integer key
+
+
 def raw(table: str, column: str, pk: object) -> str:
-    field = Case._meta.pk
+    field = Case._meta.pk if not isinstance(pk, int) else INTEGER_PK
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {connection.ops.quote_name(column)} FROM {connection.ops.quote_name(table)} WHERE id = %s",  # noqa: S608
@@ -65,7 +68,7 @@ def raw(table: str, column: str, pk: object) -> str:
 
 
 def write_raw(table: str, column: str, pk: object, value: str) -> None:
-    field = Case._meta.pk
+    field = Case._meta.pk if not isinstance(pk, int) else INTEGER_PK
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(table)} SET {connection.ops.quote_name(column)} = %s WHERE id = %s",  # noqa: S608
