@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amparo.cases.permissions import CasePermission
@@ -17,6 +18,12 @@ from amparo.core.policy import can
 from amparo.core.roles import Role
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():  # noqa: ANN202  (the messages are matched in English)
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -365,7 +365,12 @@ def test_a_preservation_request_is_seen_only_by_the_organisation_it_was_sent_to(
 
 @pytest.mark.django_db
 def test_a_second_organisation_for_the_same_service_provider_is_refused(acme):
-    with pytest.raises(ValidationError, match="already go to the organisation acme"):
+    from django.utils import translation
+
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="already go to the organisation acme"),
+    ):
         actions.create_organisation(
             SYSTEM, code="acme-2", name="Second", kind="platform", service_provider=acme.service_provider
         )
