@@ -172,25 +172,41 @@ def register_encrypted_text(column: EncryptedText) -> None:
 
 def _reencrypt_text(column: EncryptedText, new_pk: int, batch_size: int, progress: Progress | None) -> int:
     manager = column.model._base_manager
-    done = 0
+
+    def reencrypt(row: Any) -> int:
+        stored = getattr(row, column.field)
+        if not stored or crypto.key_of(stored) == new_pk:
+            return 0
+        plain = crypto.decrypt_bytes(stored, column.aad(row))
+        manager.filter(pk=row.pk).update(**{column.field: crypto.encrypt_bytes(plain, column.aad(row))})
+        return 1
+
+    return _walk_rows(column.model, DataKey.Purpose.FIELD, new_pk, batch_size, progress, reencrypt)
+
+
+def _walk_rows(
+    model: type[models.Model],
+    purpose: str,
+    new_pk: int,
+    batch_size: int,
+    progress: Progress | None,
+    handle: Callable[[Any], int],
+) -> int:
+    """Call `handle(row)` on every row of `model`, a locked batch per transaction, while the new key of
+    `purpose` stays active; returns the sum of what `handle` returned (values changed)."""
+    manager = model._base_manager
+    changed_total = 0
     last = None
     while True:
         with transaction.atomic():
-            _still_active(DataKey.Purpose.FIELD, new_pk)
+            _still_active(purpose, new_pk)
             qs = manager.select_for_update().order_by("pk")
             if last is not None:
                 qs = qs.filter(pk__gt=last)
             rows = list(qs[:batch_size])
             if not rows:
-                return done
-            for row in rows:
-                stored = getattr(row, column.field)
-                if stored and crypto.key_of(stored) != new_pk:
-                    plain = crypto.decrypt_bytes(stored, column.aad(row))
-                    manager.filter(pk=row.pk).update(
-                        **{column.field: crypto.encrypt_bytes(plain, column.aad(row))}
-                    )
-                    done += 1
+                return changed_total
+            changed_total += sum(handle(row) for row in rows)
             last = rows[-1].pk
         if progress:
             progress(len(rows))
@@ -431,30 +447,19 @@ def _reindex_model(
     progress: Progress | None,
 ) -> int:
     manager = model._base_manager
-    changed_total = 0
-    last = None
-    while True:
-        with transaction.atomic():
-            _still_active(DataKey.Purpose.INDEX, new_pk)
-            qs = manager.select_for_update().order_by("pk")
-            if last is not None:
-                qs = qs.filter(pk__gt=last)
-            rows = list(qs[:batch_size])
-            if not rows:
-                return changed_total
-            for obj in rows:
-                changes = {}
-                for name, function in functions.items():
-                    normalised = function(obj)
-                    value = envelope.blind_index(new_key, normalised) if normalised else ""
-                    if getattr(obj, name) != value:
-                        changes[name] = value
-                if changes:
-                    manager.filter(pk=obj.pk).update(**changes)
-                    changed_total += len(changes)
-            last = rows[-1].pk
-        if progress:
-            progress(len(rows))
+
+    def reindex(obj: Any) -> int:
+        changes = {}
+        for name, function in functions.items():
+            normalised = function(obj)
+            value = envelope.blind_index(new_key, normalised) if normalised else ""
+            if getattr(obj, name) != value:
+                changes[name] = value
+        if changes:
+            manager.filter(pk=obj.pk).update(**changes)
+        return len(changes)
+
+    return _walk_rows(model, DataKey.Purpose.INDEX, new_pk, batch_size, progress, reindex)
 
 
 def total_rows(kind: str) -> int:

@@ -289,29 +289,7 @@ __all__ = [
 ]
 
 
-def rewrap_pieces(batch: int = 500) -> int:
+def rewrap_pieces() -> int:
     """Re-wrap the key of every received file piece under the current master key (registered with
     core.keys: the master-key rotation runs it). Resumable; returns how many were re-wrapped."""
-    from django.conf import settings
-
-    from amparo.core import crypto
-    from amparo.lib import envelope
-
-    current = crypto.current_master_id()
-    done = 0
-    while True:
-        with transaction.atomic():
-            pieces = list(
-                FilePiece.objects.select_for_update()
-                .exclude(master_key_id=current)
-                .only("id", "wrapped_key", "master_key_id")[:batch]
-            )
-            if not pieces:
-                return done
-            for piece in pieces:
-                piece.wrapped_key = envelope.wrap_key(
-                    settings.AMPARO_MASTER_KEY, vault.unwrap_file_key(piece)
-                )
-                piece.master_key_id = current
-            FilePiece.objects.bulk_update(pieces, ["wrapped_key", "master_key_id"])
-            done += len(pieces)
+    return vault.rewrap_rows(FilePiece, batch=500)
