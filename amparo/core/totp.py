@@ -1,4 +1,4 @@
-"""TOTP secrets encrypted at rest (issue 16, item 11; decision 0021).
+"""TOTP secrets encrypted at rest (issue 16, item 11; decision 0027).
 
 django-otp keeps a device's secret in `TOTPDevice.key` as hex, in clear. Here the column holds
 `crypto.encrypt(hex secret)` instead (the envelope scheme of every encrypted field: AES-256-GCM under the
