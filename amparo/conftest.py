@@ -35,8 +35,8 @@ _counter = itertools.count()
 @pytest.fixture(autouse=True)
 def _isolate_process_state():  # noqa: ANN202
     """Process-wide state must not outlive a test: key caches (the test's database rows are rolled
-    back, and on SQLite their ids are reused by the next test), and the active language (a request
-    in one test would otherwise leave English active for the next)."""
+    back, and on SQLite their ids are reused by the next test), the active language (a request
+    in one test would otherwise leave English active for the next), and audit checkpoints."""
     from django.conf import settings
     from django.utils import translation
 
@@ -47,6 +47,7 @@ def _isolate_process_state():  # noqa: ANN202
     yield
     crypto.clear_cache()
     translation.activate(settings.LANGUAGE_CODE)
+    settings.AUDIT_CHECKPOINT_FILE.unlink(missing_ok=True)  # it describes this test's chain only
 
 
 @pytest.fixture

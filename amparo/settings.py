@@ -50,6 +50,11 @@ ORIGIN = env_str("AMPARO_ORIGIN").strip() or _recorded_origin() or "national"
 # and the worker synchronise every AMPARO_SYNC_INTERVAL seconds.
 SYNC_WARN_AFTER_HOURS = env_int("AMPARO_SYNC_WARN_AFTER_HOURS", 72, minimum=1)
 SYNC_INTERVAL = env_int("AMPARO_SYNC_INTERVAL", 300, minimum=10)
+# Signed checkpoints of the audit chain heads, kept outside the database (docs/security.md).
+AUDIT_CHECKPOINT_FILE = Path(
+    env_str("AMPARO_AUDIT_CHECKPOINT_FILE", str(DATA_DIR / "audit" / "checkpoints.jsonl"))
+).resolve()
+AUDIT_CHECKPOINT_MINUTES = env_int("AMPARO_AUDIT_CHECKPOINT_MINUTES", 10, minimum=1)
 
 
 def _demo_key_file(name: str) -> str | None:

@@ -6,11 +6,17 @@ Nothing else differs, apart from a faster password hasher (Argon2 is exercised b
 import base64
 import os
 import secrets
+import tempfile
 
 os.environ.setdefault("AMPARO_SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("AMPARO_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
 os.environ.setdefault("AMPARO_HTTPS", "0")
 os.environ.setdefault("AMPARO_TASKS_BACKEND", "immediate")
+# Audit checkpoints of this run only (each test's are removed after it: its database rows are too).
+os.environ.setdefault(
+    "AMPARO_AUDIT_CHECKPOINT_FILE",
+    os.path.join(tempfile.mkdtemp(prefix="amparo-audit-"), "checkpoints.jsonl"),
+)
 
 from amparo.settings import *  # noqa: E402,F403
 

@@ -20,9 +20,13 @@ def get_case_for_user(user: Any, reference: str, permission: CasePermission = Ca
         .filter(reference=reference)
         .first()
     )
-    if case is None or not can(user, CasePermission.READ, case):
+    if case is None:
+        raise Http404
+    if not can(user, CasePermission.READ, case):
+        audit.record_denied(user, case, 404)
         raise Http404
     if permission != CasePermission.READ and not can(user, permission, case):
+        audit.record_denied(user, case, 403)
         raise PermissionDenied
     audit.record_read(user, CaseAudit.VIEW, case)
     return case
@@ -37,7 +41,9 @@ def get_referral_for_user(user: Any, referral_id: Any, permission: CasePermissio
         raise Http404
     involved = user.is_authenticated and user.agency_id in (referral.from_agency_id, referral.to_agency_id)
     if not involved:
+        audit.record_denied(user, referral, 404)
         raise Http404
     if not can(user, permission, referral if permission == CasePermission.DECIDE_REFERRAL else referral.case):
+        audit.record_denied(user, referral, 403)
         raise PermissionDenied
     return referral

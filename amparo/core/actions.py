@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,10 +16,17 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amparo.core import audit, tokens
 from amparo.core.audit import CoreAudit
-from amparo.core.models import Agency, ApiToken, District, Province, RoleGrant, User
+from amparo.core.models import Agency, ApiToken, District, DutyRequest, Province, RoleGrant, User
 from amparo.core.permissions import CorePermission
 from amparo.core.policy import can
-from amparo.core.roles import Role
+from amparo.core.roles import CASE_ROLES, Role
+
+# Separation of duties (docs/security.md): a system administrator never changes their own roles, and
+# these roles (every role that reads cases, and the administrator role itself, or one administrator could
+# make a second account to approve their own requests) are granted only when another administrator
+# approves. So are second-factor resets and setting another user's password. The operator's commands act
+# as the system (audit.Actor with no user) and apply at once: whoever runs them holds the server.
+APPROVAL_ROLES = CASE_ROLES | {Role.SYSADMIN}
 
 # Fields of a user that an administrator may change through update_user.
 USER_FIELDS = frozenset(
@@ -60,6 +68,98 @@ def _require_user_manager(actor: Any) -> None:
     _require(actor, CorePermission.USER_MANAGE)
 
 
+def _person(actor: Any) -> User | None:
+    """The person acting, or None for the system operator's commands."""
+    return actor.user if isinstance(actor, audit.Actor) else actor
+
+
+def _refuse_own_roles(actor: Any, user: User) -> None:
+    person = _person(actor)
+    if person is not None and person.pk == user.pk:
+        raise ValidationError(_("You cannot grant roles to yourself; ask another administrator."))
+
+
+def _request(person: User, kind: str, user: User, *, role: str = "", password: str = "") -> DutyRequest:
+    """A pending change for another administrator to approve (the same pending one if already asked)."""
+    with transaction.atomic():
+        pending = DutyRequest.objects.filter(
+            kind=kind, user=user, role=role, status=DutyRequest.Status.PENDING
+        ).first()
+        if pending is not None and not password:
+            return pending
+        if pending is not None:  # a newer password replaces the one waiting
+            pending.password = password
+            pending.save(update_fields=["password"])
+            return pending
+        duty = DutyRequest.objects.create(
+            kind=kind, user=user, role=role, password=password, requested_by=person
+        )
+        audit.record(
+            person,
+            CoreAudit.DUTY_REQUEST,
+            duty,
+            [f"kind:{kind}", "user"] + ([f"role:{role}"] if role else []),
+        )
+    return duty
+
+
+def _grant(actor: Any, user: User, role: str) -> None:
+    _grant_created, created = RoleGrant.objects.get_or_create(user=user, role=role)
+    if created:
+        audit.record(actor, CoreAudit.ROLE_GRANT, user, [f"role:{role}"])
+    user.__dict__.pop("roles", None)
+
+
+def approve_request(actor: Any, duty: DutyRequest) -> DutyRequest:
+    """Apply a pending change. The approver is another administrator: neither the one who asked for it
+    nor the user it changes. The change and both audit entries are written in one transaction."""
+    _require_user_manager(actor)
+    person = _person(actor)
+    with transaction.atomic():
+        locked = DutyRequest.objects.select_for_update().select_related("user").get(pk=duty.pk)
+        if locked.status != DutyRequest.Status.PENDING:
+            raise ValidationError(_("This change was already decided."))
+        if person is not None and person.pk in (locked.requested_by_id, locked.user_id):
+            raise ValidationError(
+                _(
+                    "Another administrator must approve this change: not the one who asked for it, nor the user it changes."
+                )
+            )
+        user = locked.user
+        if locked.kind == DutyRequest.Kind.GRANT_ROLE:
+            _grant(actor, user, locked.role)
+        elif locked.kind == DutyRequest.Kind.RESET_TOTP:
+            deleted, _counts = TOTPDevice.objects.filter(user=user).delete()
+            if deleted:
+                audit.record(actor, CoreAudit.TOTP_RESET, user, ["totp_device"])
+        else:
+            User.objects.filter(pk=user.pk).update(password=locked.password)
+            audit.record(actor, CoreAudit.USER_UPDATE, user, ["password"])
+        locked.password = ""  # the hash is on the user now; the request keeps none
+        locked.status = DutyRequest.Status.APPROVED
+        locked.decided_by = person
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["password", "status", "decided_by", "decided_at"])
+        audit.record(actor, CoreAudit.DUTY_APPROVE, locked, ["status"])
+    return locked
+
+
+def reject_request(actor: Any, duty: DutyRequest) -> DutyRequest:
+    """Refuse (or, for the one who asked, withdraw) a pending change."""
+    _require_user_manager(actor)
+    with transaction.atomic():
+        locked = DutyRequest.objects.select_for_update().get(pk=duty.pk)
+        if locked.status != DutyRequest.Status.PENDING:
+            raise ValidationError(_("This change was already decided."))
+        locked.password = ""
+        locked.status = DutyRequest.Status.REJECTED
+        locked.decided_by = _person(actor)
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["password", "status", "decided_by", "decided_at"])
+        audit.record(actor, CoreAudit.DUTY_REJECT, locked, ["status"])
+    return locked
+
+
 def create_user(
     actor: Any,
     *,
@@ -75,11 +175,16 @@ def create_user(
     scope_district: District | None = None,
     is_demo: bool = False,
 ) -> User:
+    """A new user. Roles that need a second administrator's approval (APPROVAL_ROLES), when a person asks
+    for them, become pending requests; the others are granted at once."""
     _require_user_manager(actor)
     roles = list(dict.fromkeys(roles))
     unknown = [r for r in roles if r not in Role.values]
     if unknown:
         raise ValidationError(_("Unknown role: %(roles)s.") % {"roles": ", ".join(unknown)})
+    person = _person(actor)
+    pending = [r for r in roles if person is not None and r in APPROVAL_ROLES]
+    roles = [r for r in roles if r not in pending]
     with transaction.atomic():
         user = User(
             username=username,
@@ -102,18 +207,26 @@ def create_user(
         audit.record(actor, CoreAudit.USER_CREATE, user, ["username", "agency", "scope_level", "password"])
         for role in roles:
             audit.record(actor, CoreAudit.ROLE_GRANT, user, [f"role:{role}"])
+        for role in pending:
+            _request(person, DutyRequest.Kind.GRANT_ROLE, user, role=role)
     return user
 
 
-def grant_role(actor: Any, user: User, role: str) -> None:
+def grant_role(actor: Any, user: User, role: str) -> DutyRequest | None:
+    """Grant `role`, or, for a role in APPROVAL_ROLES asked for by a person, return the pending request
+    another administrator must approve. Nobody grants roles to themselves."""
     _require_user_manager(actor)
     if role not in Role.values:
         raise ValidationError(_("Unknown role: %(roles)s.") % {"roles": role})
+    _refuse_own_roles(actor, user)
+    person = _person(actor)
+    if person is not None and role in APPROVAL_ROLES:
+        if RoleGrant.objects.filter(user=user, role=role).exists():
+            return None
+        return _request(person, DutyRequest.Kind.GRANT_ROLE, user, role=role)
     with transaction.atomic():
-        _grant, created = RoleGrant.objects.get_or_create(user=user, role=role)
-        if created:
-            audit.record(actor, CoreAudit.ROLE_GRANT, user, [f"role:{role}"])
-    user.__dict__.pop("roles", None)
+        _grant(actor, user, role)
+    return None
 
 
 def revoke_role(actor: Any, user: User, role: str) -> None:
@@ -126,7 +239,8 @@ def revoke_role(actor: Any, user: User, role: str) -> None:
 
 
 def update_user(actor: Any, user: User, *, password: str | None = None, **changes: Any) -> User:
-    """Change a user's details (and optionally set a new password); audits the names of the fields changed."""
+    """Change a user's details (and optionally set a new password); audits the names of the fields changed.
+    A person setting another user's password makes a pending request (another administrator approves)."""
     _require_user_manager(actor)
     unknown = set(changes) - USER_FIELDS
     if unknown:
@@ -139,7 +253,9 @@ def update_user(actor: Any, user: User, *, password: str | None = None, **change
         touched = [name for name, value in changes.items() if getattr(locked, name) != value]
         for name, value in changes.items():
             setattr(locked, name, value)
-        if password:
+        if password and acting is not None and acting.pk != user.pk:
+            _request(acting, DutyRequest.Kind.SET_PASSWORD, locked, password=make_password(password))
+        elif password:
             locked.set_password(password)
             touched.append("password")
         locked.full_clean(exclude=["password"])
@@ -149,9 +265,13 @@ def update_user(actor: Any, user: User, *, password: str | None = None, **change
     return locked
 
 
-def reset_two_factor(actor: Any, user: User) -> bool:
-    """Remove a user's TOTP devices: they enrol again at their next sign-in. True if anything was removed."""
+def reset_two_factor(actor: Any, user: User) -> bool | DutyRequest:
+    """Remove a user's TOTP devices: they enrol again at their next sign-in. True if anything was removed.
+    Asked for by a person, it is a pending request (returned) that another administrator approves."""
     _require_user_manager(actor)
+    person = _person(actor)
+    if person is not None:
+        return _request(person, DutyRequest.Kind.RESET_TOTP, user)
     with transaction.atomic():
         deleted, _counts = TOTPDevice.objects.filter(user=user).delete()
         if deleted:

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from amparo.core import actions
 from amparo.core.forms import RoleGrantFormSet, UserAddForm, UserChangeForm
-from amparo.core.models import Agency, District, Province, RoleGrant, User
+from amparo.core.models import Agency, District, DutyRequest, Province, RoleGrant, User
 from amparo.core.permissions import CorePermission
 from amparo.core.policy import can
 from amparo.core.roles import Role
@@ -198,7 +198,10 @@ class UserAdmin(PolicyAdmin):
             obj._state.adding = False
             return
         changes = {name: data[name] for name in form.changed_data if name in actions.USER_FIELDS}
-        updated = actions.update_user(request.user, obj, password=data.get("password") or None, **changes)
+        password = data.get("password") or None
+        updated = actions.update_user(request.user, obj, password=password, **changes)
+        if password and obj.pk != request.user.pk:
+            self.message_user(request, _WAITING, messages.WARNING)
         obj.refresh_from_db()
         obj.password = updated.password
 
@@ -211,8 +214,9 @@ class UserAdmin(PolicyAdmin):
         granted = formset.roles_to_grant()
         for grant in revoked:
             actions.revoke_role(request.user, user, grant.role)
-        for role in granted:
-            actions.grant_role(request.user, user, role)
+        waiting = [role for role in granted if actions.grant_role(request.user, user, role) is not None]
+        if waiting:
+            self.message_user(request, _WAITING, messages.WARNING)
         # What formset.save() would have reported, for the admin's own change message.
         formset.new_objects = list(RoleGrant.objects.filter(user=user, role__in=granted))
         formset.changed_objects = []
@@ -223,7 +227,11 @@ class UserAdmin(PolicyAdmin):
         permissions=["change"],
     )
     def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = sum(actions.reset_two_factor(request.user, user) for user in queryset)
+        results = [actions.reset_two_factor(request.user, user) for user in queryset]
+        if any(isinstance(r, DutyRequest) for r in results):
+            self.message_user(request, _WAITING, messages.WARNING)
+            return
+        count = sum(bool(r) for r in results)
         self.message_user(
             request,
             ngettext(
@@ -234,6 +242,53 @@ class UserAdmin(PolicyAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+_WAITING = gettext_lazy(
+    "Another administrator must approve this change before it takes effect: it is listed under "
+    "Changes waiting for approval."
+)
+
+
+@admin.register(DutyRequest, site=site)
+class DutyRequestAdmin(PolicyAdmin):
+    """Changes one administrator asked for and another approves (separation of duties)."""
+
+    list_display = ("kind", "user", "role", "status", "requested_by", "requested_at", "decided_by")
+    list_filter = ("status", "kind")
+    list_select_related = ("user", "requested_by", "decided_by")
+    fields = ("kind", "user", "role", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    readonly_fields = fields
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[DutyRequest], decide: Any) -> None:
+        done = 0
+        for duty in queryset:
+            try:
+                decide(request.user, duty)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(count)d change decided.", "%(count)d changes decided.", done) % {"count": done},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=gettext_lazy("Approve the selected changes"), permissions=["view"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[DutyRequest]) -> None:
+        self._decide(request, queryset, actions.approve_request)
+
+    @admin.action(description=gettext_lazy("Reject the selected changes"), permissions=["view"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[DutyRequest]) -> None:
+        self._decide(request, queryset, actions.reject_request)
 
 
 @admin.register(Agency, site=site)

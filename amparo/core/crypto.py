@@ -1,8 +1,10 @@
 """Field encryption and blind indexes, with data keys kept in the database wrapped by the master key.
 
 Stored form of an encrypted value: ``enc1$<data key id>$<base64(nonce + ciphertext)>``, with the
-model and field name as associated data, so that a value copied into another column fails to
-decrypt. Unwrapped data keys are cached per process, but only once the transaction that read or
+model, field and the row's primary key as associated data (`encrypt_row`), so that a value copied into
+another column or another row fails to decrypt. Values written before rows were bound (model and field
+only) are still read while the key they are under is not retired: the next `rotate_keys --data-key`
+re-encrypts them bound and retires that key, after which such a value is refused. Unwrapped data keys are cached per process, but only once the transaction that read or
 created them has committed: a key row rolled back (and its id reused, as SQLite does) must never
 linger in the cache. Which key is active for field encryption is cached for a few seconds (a stale
 answer only means a value is written under the previous key, still readable, moved by the next
@@ -28,7 +30,7 @@ _cache: dict[int, bytes] = {}
 _active: dict[str, tuple[int, float]] = {}
 ACTIVE_KEY_TTL = 30.0
 # Purposes whose active key may be remembered for ACTIVE_KEY_TTL seconds (never the index key).
-_CACHEABLE_ACTIVE = {DataKey.Purpose.FIELD, DataKey.Purpose.RECEIPT}
+_CACHEABLE_ACTIVE = {DataKey.Purpose.FIELD, DataKey.Purpose.RECEIPT, DataKey.Purpose.AUDIT}
 
 
 class IntegrityAlarm(Exception):
@@ -48,6 +50,7 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _active.clear()
+        _legacy_readable.clear()
 
 
 def _remember(key_pk: int, key: bytes) -> None:
@@ -128,8 +131,13 @@ def active_key(purpose: str) -> tuple[int, bytes]:
 
 
 def encrypt(plaintext: str, aad: str) -> str:
+    return encrypt_bytes(plaintext.encode("utf-8"), aad)
+
+
+def encrypt_bytes(data: bytes, aad: str) -> str:
+    """Bytes in the stored text form of `encrypt` (for short secrets, such as TOTP keys, kept compact)."""
     key_pk, key = active_key(DataKey.Purpose.FIELD)
-    sealed = envelope.seal(key, plaintext.encode("utf-8"), aad.encode("utf-8"))
+    sealed = envelope.seal(key, data, aad.encode("utf-8"))
     return f"{PREFIX}{key_pk}${base64.b64encode(sealed).decode('ascii')}"
 
 
@@ -141,18 +149,64 @@ def key_of(stored: str) -> int:
 
 
 def decrypt(stored: str, aad: str) -> str:
+    return decrypt_bytes(stored, aad).decode("utf-8")
+
+
+def _parse(stored: str) -> tuple[int, bytes]:
     if not stored.startswith(PREFIX):
         raise IntegrityAlarm("value is not encrypted")
     try:
         key_part, body = stored[len(PREFIX) :].split("$", 1)
-        sealed = base64.b64decode(body, validate=True)
-        key_pk = int(key_part)
+        return int(key_part), base64.b64decode(body, validate=True)
     except ValueError:
         raise IntegrityAlarm("malformed encrypted value") from None
+
+
+def decrypt_bytes(stored: str, aad: str) -> bytes:
+    key_pk, sealed = _parse(stored)
     try:
-        return envelope.open_sealed(data_key(key_pk), sealed, aad.encode("utf-8")).decode("utf-8")
+        return envelope.open_sealed(data_key(key_pk), sealed, aad.encode("utf-8"))
     except envelope.DecryptionError:
         raise IntegrityAlarm(f"an encrypted value ({aad}) failed authentication") from None
+
+
+def row_aad(aad: str, pk: object) -> str:
+    return f"{aad}#{pk}"
+
+
+def encrypt_row(plaintext: str, aad: str, pk: object) -> str:
+    """Encrypt a field's value bound to its row (`aad` names the model and field, `pk` the row)."""
+    if pk is None or pk == "":
+        raise ValueError("an encrypted value is bound to its row: the row needs its primary key first")
+    return encrypt(plaintext, row_aad(aad, pk))
+
+
+_legacy_readable: dict[int, bool] = {}
+
+
+def _legacy_allowed(key_pk: int) -> bool:
+    """A value not bound to its row is read only under a key no rotation has retired yet."""
+    with _lock:
+        known = _legacy_readable.get(key_pk)
+    if known is None:
+        known = DataKey.objects.filter(pk=key_pk, retired_at__isnull=True).exists()
+        if not known:  # a retired key stays retired: remember only that
+            with _lock:
+                _legacy_readable[key_pk] = known
+    return known
+
+
+def decrypt_row(stored: str, aad: str, pk: object) -> str:
+    """The plaintext of a field's value read from row `pk` (see the module docstring for older values)."""
+    key_pk, sealed = _parse(stored)
+    key = data_key(key_pk)  # a missing or unreadable key raises its own, precise alarm
+    for candidate in (row_aad(aad, pk), aad):
+        try:
+            return envelope.open_sealed(key, sealed, candidate.encode("utf-8")).decode("utf-8")
+        except envelope.DecryptionError:
+            if not _legacy_allowed(key_pk):
+                break
+    raise IntegrityAlarm(f"an encrypted value ({aad} of row {pk}) failed authentication for its row")
 
 
 # PostgreSQL advisory lock between writers computing blind indexes (shared) and the creation of a new

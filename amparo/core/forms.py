@@ -172,6 +172,8 @@ class RoleGrantFormSet(BaseInlineFormSet):
         if len(grant) != len(set(grant)):
             raise forms.ValidationError(_("Each role can be granted only once."))
         acting = self.acting_user
+        if acting is not None and self.instance.pk == acting.pk and grant:
+            raise forms.ValidationError(_("You cannot grant roles to yourself; ask another administrator."))
         if (
             acting is not None
             and self.instance.pk == acting.pk

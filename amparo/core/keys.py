@@ -3,7 +3,7 @@
 Three independent rotations (see docs/decisions/0002):
 
 * data key: a new field key; every encrypted value of every installed model is re-encrypted under it,
-  batch by batch, each batch in its own transaction. Old keys stay readable throughout and are marked
+  bound to its row (values written before rows were bound become bound), batch by batch, each batch in its own transaction. Old keys stay readable throughout and are marked
   retired (``retired_at``) at the end. Re-running after an interruption carries on where it stopped.
 * master key: every data key is unwrapped with the master key it names (the current one or one listed
   in ``AMPARO_OLD_MASTER_KEYS``) and wrapped again under the current ``AMPARO_MASTER_KEY``.
@@ -15,6 +15,13 @@ Blind-index registry: a model that keeps blind indexes says how to compute them 
 the normalised value ("" for no index). Core finds them through `apps.get_models()`, so it imports no app.
 
 Each rotation writes one `CoreAudit.KEYS_ROTATE` entry naming the models it went through.
+
+One registry of encrypted data (`inventory()`): every place that holds encrypted data is found here, so
+that a rotation cannot skip one. Encrypted fields are discovered (`EncryptedTextField`); data sealed under
+the field data key outside such a field (intake attachments) is registered with `register_sealed_blobs`
+and re-encrypted by the data-key rotation; keys of their own wrapped by the master key (evidence files,
+sync pieces) are registered with `register_master_rewrap` and re-wrapped by the master-key rotation. A
+test checks that every binary column of every model is in the inventory.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from django.utils import timezone
 
 from amparo.core import audit, crypto
 from amparo.core.audit import CoreAudit
-from amparo.core.fields import EncryptedTextField
+from amparo.core.fields import EncryptedTextField, stored_value
 from amparo.core.models import DataKey
 from amparo.lib import envelope
 
@@ -122,6 +129,141 @@ def set_blind_indexes(instance: models.Model) -> list[str]:
     return list(functions)
 
 
+# --- Sealed blobs: data sealed under the field key outside an EncryptedTextField ----------------------
+
+
+@dataclass(frozen=True)
+class SealedBlobs:
+    """Rows of `model` whose `data_field` holds `envelope.seal(field key, data, aad(row))`, with the data
+    key's id in `key_field`."""
+
+    model: type[models.Model]
+    data_field: str
+    key_field: str
+    aad: Callable[[Any], bytes]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+
+_sealed_blobs: dict[str, SealedBlobs] = {}
+
+
+@dataclass(frozen=True)
+class EncryptedText:
+    """A column of another library's model holding `crypto.encrypt_bytes(data, aad(row))` (TOTP secrets)."""
+
+    model: type[models.Model]
+    field: str
+    aad: Callable[[Any], str]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+
+_encrypted_text: dict[str, EncryptedText] = {}
+
+
+def register_encrypted_text(column: EncryptedText) -> None:
+    _encrypted_text[f"{column.label}.{column.field}"] = column
+
+
+def _reencrypt_text(column: EncryptedText, new_pk: int, batch_size: int, progress: Progress | None) -> int:
+    manager = column.model._base_manager
+
+    def reencrypt(row: Any) -> int:
+        stored = getattr(row, column.field)
+        if not stored or crypto.key_of(stored) == new_pk:
+            return 0
+        plain = crypto.decrypt_bytes(stored, column.aad(row))
+        manager.filter(pk=row.pk).update(**{column.field: crypto.encrypt_bytes(plain, column.aad(row))})
+        return 1
+
+    return _walk_rows(column.model, DataKey.Purpose.FIELD, new_pk, batch_size, progress, reencrypt)
+
+
+def _walk_rows(
+    model: type[models.Model],
+    purpose: str,
+    new_pk: int,
+    batch_size: int,
+    progress: Progress | None,
+    handle: Callable[[Any], int],
+) -> int:
+    """Call `handle(row)` on every row of `model`, a locked batch per transaction, while the new key of
+    `purpose` stays active; returns the sum of what `handle` returned (values changed)."""
+    manager = model._base_manager
+    changed_total = 0
+    last = None
+    while True:
+        with transaction.atomic():
+            _still_active(purpose, new_pk)
+            qs = manager.select_for_update().order_by("pk")
+            if last is not None:
+                qs = qs.filter(pk__gt=last)
+            rows = list(qs[:batch_size])
+            if not rows:
+                return changed_total
+            changed_total += sum(handle(row) for row in rows)
+            last = rows[-1].pk
+        if progress:
+            progress(len(rows))
+
+
+def register_sealed_blobs(blobs: SealedBlobs) -> None:
+    """Called from the owning app's AppConfig.ready(): the data-key rotation re-encrypts these rows."""
+    _sealed_blobs[blobs.label] = blobs
+
+
+def sealed_blobs() -> list[SealedBlobs]:
+    return list(_sealed_blobs.values())
+
+
+def inventory() -> dict[str, list[str]]:
+    """Every place holding encrypted data, by how it is rotated: model labels (and fields)."""
+    return {
+        "fields": [f"{m._meta.label_lower}.{f.name}" for m, fields in encrypted_models() for f in fields]
+        + list(_encrypted_text),
+        "sealed": [f"{b.label}.{b.data_field}" for b in sealed_blobs()],
+        "master_wrapped": [DataKey._meta.label_lower, *_master_rewraps],
+    }
+
+
+def _reseal_blobs(blobs: SealedBlobs, new_pk: int, batch_size: int, progress: Progress | None) -> int:
+    new_key = crypto.data_key(new_pk)
+    manager = blobs.model._base_manager
+    done = 0
+    while True:
+        with transaction.atomic():
+            _still_active(DataKey.Purpose.FIELD, new_pk)
+            rows = list(
+                manager.select_for_update()
+                .exclude(**{blobs.key_field: new_pk})
+                .order_by("pk")
+                .only("pk", blobs.data_field, blobs.key_field)[:batch_size]
+            )
+            if not rows:
+                return done
+            for row in rows:
+                aad = blobs.aad(row)
+                try:
+                    plain = envelope.open_sealed(
+                        crypto.data_key(getattr(row, blobs.key_field)),
+                        bytes(getattr(row, blobs.data_field)),
+                        aad,
+                    )
+                except envelope.DecryptionError:
+                    raise crypto.IntegrityAlarm(f"{blobs.label} {row.pk} failed authentication") from None
+                manager.filter(pk=row.pk).update(
+                    **{blobs.data_field: envelope.seal(new_key, plain, aad), blobs.key_field: new_pk}
+                )
+            done += len(rows)
+        if progress:
+            progress(len(rows))
+
+
 # --- Helpers ---------------------------------------------------------------------------------------
 
 
@@ -154,6 +296,14 @@ def rotate_data_key(*, batch_size: int = BATCH_SIZE, progress: Progress | None =
     report = RotationReport(kind="data-key", key=str(new.pk))
     for model, fields in targets:
         report.models[model._meta.label_lower] = _reencrypt_model(model, fields, new.pk, batch_size, progress)
+    for blobs in sealed_blobs():
+        report.models[blobs.label] = report.models.get(blobs.label, 0) + _reseal_blobs(
+            blobs, new.pk, batch_size, progress
+        )
+    for column in _encrypted_text.values():
+        report.models[column.label] = report.models.get(column.label, 0) + _reencrypt_text(
+            column, new.pk, batch_size, progress
+        )
     with transaction.atomic():
         _still_active(DataKey.Purpose.FIELD, new.pk)
         report.retired_keys = _retire(DataKey.Purpose.FIELD, keep=new.pk)
@@ -190,11 +340,11 @@ def _reencrypt_model(
                         continue
                     try:
                         if crypto.key_of(value) != new_pk:
-                            changes[f.attname] = crypto.decrypt(value, f.aad)
+                            # Re-encrypted under the active key (the new one), bound to its row.
+                            changes[f.attname] = stored_value(f, pk, crypto.decrypt_row(value, f.aad, pk))
                     except crypto.IntegrityAlarm as exc:
                         raise crypto.IntegrityAlarm(f"{f.aad} of row {pk}: {exc}") from None
                 if changes:
-                    # The field encrypts on the way in, under the active key: the new one.
                     manager.filter(pk=pk).update(**changes)
                     changed_total += len(changes)
             last = rows[-1][0]
@@ -297,36 +447,29 @@ def _reindex_model(
     progress: Progress | None,
 ) -> int:
     manager = model._base_manager
-    changed_total = 0
-    last = None
-    while True:
-        with transaction.atomic():
-            _still_active(DataKey.Purpose.INDEX, new_pk)
-            qs = manager.select_for_update().order_by("pk")
-            if last is not None:
-                qs = qs.filter(pk__gt=last)
-            rows = list(qs[:batch_size])
-            if not rows:
-                return changed_total
-            for obj in rows:
-                changes = {}
-                for name, function in functions.items():
-                    normalised = function(obj)
-                    value = envelope.blind_index(new_key, normalised) if normalised else ""
-                    if getattr(obj, name) != value:
-                        changes[name] = value
-                if changes:
-                    manager.filter(pk=obj.pk).update(**changes)
-                    changed_total += len(changes)
-            last = rows[-1].pk
-        if progress:
-            progress(len(rows))
+
+    def reindex(obj: Any) -> int:
+        changes = {}
+        for name, function in functions.items():
+            normalised = function(obj)
+            value = envelope.blind_index(new_key, normalised) if normalised else ""
+            if getattr(obj, name) != value:
+                changes[name] = value
+        if changes:
+            manager.filter(pk=obj.pk).update(**changes)
+        return len(changes)
+
+    return _walk_rows(model, DataKey.Purpose.INDEX, new_pk, batch_size, progress, reindex)
 
 
 def total_rows(kind: str) -> int:
     """Rows a rotation will walk through (for progress bars)."""
     if kind == "data-key":
-        return _count([m for m, _ in encrypted_models()])
+        return _count(
+            [m for m, _ in encrypted_models()]
+            + [b.model for b in sealed_blobs()]
+            + [c.model for c in _encrypted_text.values()]
+        )
     if kind == "index-key":
         return _count([m for m, _ in indexed_models()])
     return DataKey.objects.count()

@@ -216,6 +216,46 @@ class RoleGrant(models.Model):
         return self.get_role_display()
 
 
+class DutyRequest(models.Model):
+    """A change to a user that one system administrator asks for and another must approve (separation of
+    duties, docs/security.md): granting a role that reads cases (or the system administrator role),
+    resetting a second factor, setting another user's password."""
+
+    class Kind(models.TextChoices):
+        GRANT_ROLE = "grant_role", _("Grant a role")
+        RESET_TOTP = "reset_totp", _("Reset two-factor sign-in")
+        SET_PASSWORD = "set_password", _("Set the password")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("change"), max_length=16, choices=Kind.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    # For SET_PASSWORD: the new password's hash (never the password), applied on approval.
+    password = models.CharField(max_length=128, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("change waiting for approval")
+        verbose_name_plural = _("changes waiting for approval")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.get_status_display()})"
+
+
 class DataKey(models.Model):
     """A data key, stored only wrapped (AES-GCM) by the master key named by `master_key_id`."""
 
@@ -225,6 +265,9 @@ class DataKey(models.Model):
         # The deployment-wide salt of receipt hashes: created once, never rotated (that would void
         # every receipt), re-wrapped like every data key when the master key changes.
         RECEIPT = "receipt", "receipt salt"
+        # The key of the audit chain's MACs (docs/security.md): created once, never rotated (every
+        # entry's MAC depends on it), re-wrapped like every data key when the master key changes.
+        AUDIT = "audit", "audit chain key"
 
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
     wrapped = models.BinaryField()
@@ -262,6 +305,9 @@ class AuditEntry(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # HMAC-SHA256 of the chain and `hash` under the installation's audit key (empty only for entries
+    # written before the chain was keyed, up to the head's `legacy_until`).
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["id"]
@@ -280,6 +326,11 @@ class AuditHead(models.Model):
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+    # Entries up to this id were written before the chain was keyed: they carry no MAC, and the
+    # head's MAC (which covers this number) vouches for them.
+    legacy_until = models.BigIntegerField(default=0)
+    # HMAC-SHA256 of every field above under the installation's audit key.
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"audit head {self.chain}"

@@ -26,9 +26,13 @@ def get_item_for_user(
         .filter(pk=pk)
         .first()
     )
-    if item is None or not can(user, EvidencePermission.READ, item):
+    if item is None:
+        raise Http404
+    if not can(user, EvidencePermission.READ, item):
+        audit.record_denied(user, item, 404)
         raise Http404
     if permission != EvidencePermission.READ and not can(user, permission, item):
+        audit.record_denied(user, item, 403)
         raise PermissionDenied
     audit.record_read(user, EvidenceAudit.ITEM_VIEW, item)
     return item

@@ -47,20 +47,28 @@ def can_read_evidence(user: Any, obj: Any) -> bool:
 
 
 def can_add_evidence(user: Any, obj: Any) -> bool:
+    """Adding files to a case's vault; through a referral, only one that shared the evidence section."""
     case = _case(obj)
     return (
         case is not None
         and user.has_role(Role.INVESTIGATOR, Role.PROSECUTOR, Role.INTAKE_OFFICER, Role.HELPLINE_OPERATOR)
         and can_read_case(user, case)
+        and can_see(user, case, ShareableField.EVIDENCE)
     )
 
 
 def can_examine(user: Any, obj: Any) -> bool:
-    """Reveal, custody actions and hash exports: examining roles on a case they can read."""
+    """Reveal, custody actions and hash exports: examining roles on a case they can read, whose evidence
+    section they see (the policy checks it, not the views: commands and the API ask here too)."""
     case = _case(obj)
     if isinstance(obj, EvidenceItem) and obj.destroyed_at is not None:
         return False
-    return case is not None and bool(user.roles & EXAMINING_ROLES) and can_read_case(user, case)
+    return (
+        case is not None
+        and bool(user.roles & EXAMINING_ROLES)
+        and can_read_case(user, case)
+        and can_see(user, case, ShareableField.EVIDENCE)
+    )
 
 
 def can_manage_hash_lists(user: Any, obj: Any) -> bool:

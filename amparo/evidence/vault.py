@@ -254,6 +254,29 @@ def _record_alarm(item: Any) -> None:
     record_integrity_alarm(item)
 
 
+def rewrap_rows(model: Any, *, batch: int = 200, progress: Callable[[int], None] | None = None) -> int:
+    """Re-wrap the file key of every row of `model` (evidence items, sync pieces: rows with `wrapped_key`
+    and `master_key_id`) not yet under the current master key, a batch per transaction; returns how many."""
+    current = crypto.current_master_id()
+    done = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                model.objects.select_for_update()
+                .exclude(master_key_id=current)
+                .only("id", "wrapped_key", "master_key_id")[:batch]
+            )
+            if not rows:
+                return done
+            for row in rows:
+                row.wrapped_key = envelope.wrap_key(settings.AMPARO_MASTER_KEY, _data_key(row))
+                row.master_key_id = current
+            model.objects.bulk_update(rows, ["wrapped_key", "master_key_id"])
+            done += len(rows)
+            if progress:
+                progress(len(rows))
+
+
 def rewrap_all(actor: Any = None, *, batch: int = 200, progress: Callable[[int], None] | None = None) -> int:
     """Re-wrap every item's file key under the current master key (called from `rotate_keys`).
 
@@ -264,24 +287,7 @@ def rewrap_all(actor: Any = None, *, batch: int = 200, progress: Callable[[int],
     from amparo.evidence.permissions import EvidenceAudit
 
     actor = actor or audit.Actor.system("rotate_keys")
-    current = crypto.current_master_id()
-    done = 0
-    while True:
-        with transaction.atomic():
-            items = list(
-                EvidenceItem.objects.select_for_update()
-                .exclude(master_key_id=current)
-                .only("id", "wrapped_key", "master_key_id")[:batch]
-            )
-            if not items:
-                break
-            for item in items:
-                item.wrapped_key = envelope.wrap_key(settings.AMPARO_MASTER_KEY, _data_key(item))
-                item.master_key_id = current
-            EvidenceItem.objects.bulk_update(items, ["wrapped_key", "master_key_id"])
-            done += len(items)
-            if progress:
-                progress(len(items))
+    done = rewrap_rows(EvidenceItem, batch=batch, progress=progress)
     if done:
         with transaction.atomic():
             audit.record(actor, EvidenceAudit.KEYS_REWRAP, ("evidence.evidenceitem", ""), ["wrapped_key"])

@@ -570,13 +570,19 @@ def _check_image(data: bytes) -> str:
     return ATTACHMENT_TYPES[kind]
 
 
+def attachment_aad(attachment: Attachment) -> bytes:
+    """The associated data of an attachment's sealed bytes: its id (registered with core.keys, which
+    re-encrypts attachments when the field data key rotates)."""
+    return f"intake.attachment:{attachment.pk}".encode()
+
+
 def _store_attachment(actor: Any, report: Report, data: bytes, message: ReporterMessage | None) -> Attachment:
     """Seal the bytes under the active field data key; the attachment id is the associated data."""
     content_type = _check_image(data)
     key_pk, key = crypto.active_key(DataKey.Purpose.FIELD)
     attachment = Attachment(report=report, message=message, content_type=content_type, size=len(data))
     attachment.key_pk = key_pk
-    attachment.sealed = envelope.seal(key, data, f"intake.attachment:{attachment.pk}".encode())
+    attachment.sealed = envelope.seal(key, data, attachment_aad(attachment))
     attachment.save(force_insert=True)
     audit.record(actor, IntakeAudit.ATTACHMENT_ADD, attachment, ["sealed", "content_type"])
     return attachment
@@ -588,7 +594,7 @@ def open_attachment(attachment: Attachment) -> bytes:
         return envelope.open_sealed(
             crypto.data_key(attachment.key_pk),
             bytes(attachment.sealed),
-            f"intake.attachment:{attachment.pk}".encode(),
+            attachment_aad(attachment),
         )
     except envelope.DecryptionError:
         raise crypto.IntegrityAlarm(f"attachment {attachment.pk} failed authentication") from None

@@ -14,6 +14,11 @@ class IntakeConfig(AppConfig):
         from amparo.intake.metrics import intake_metrics
 
         register_source("intake", intake_metrics)
+        from amparo.core import keys
+        from amparo.intake.actions import attachment_aad
+        from amparo.intake.models import Attachment
+
+        keys.register_sealed_blobs(keys.SealedBlobs(Attachment, "sealed", "key_pk", attachment_aad))
         from amparo.cases.timeline import register_timeline_source
         from amparo.cases.views import register_case_links
         from amparo.core import ratelimit as core_ratelimit

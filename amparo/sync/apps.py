@@ -23,10 +23,12 @@ class SyncConfig(AppConfig):
         from amparo.sync.views import PANEL
 
         register_panel(PANEL)
+        from amparo.core import keys
         from amparo.sync.actions import register_wipe_hook
-        from amparo.sync.files import wipe_evidence
+        from amparo.sync.files import rewrap_pieces, wipe_evidence
 
         register_wipe_hook(wipe_evidence)
+        keys.register_master_rewrap("sync.filepiece", rewrap_pieces)
         from amparo.intake.actions import wipe_unfiled
 
         register_wipe_hook(wipe_unfiled)

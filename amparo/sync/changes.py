@@ -96,6 +96,8 @@ def _store_audit_entries(node: Node, entries: list[dict[str, Any]]) -> None:
     head, _ = AuditHead.objects.select_for_update().get_or_create(
         chain=chain, defaults={"last_hash": audit.GENESIS}
     )
+    key = audit.audit_key()
+    last_id, last_hash, count = head.last_id, head.last_hash, head.count
     for data in entries:
         if data.get("chain") != chain:
             raise ProtocolError("an audit entry belongs to another chain")
@@ -120,15 +122,14 @@ def _store_audit_entries(node: Node, entries: list[dict[str, Any]]) -> None:
             prev_hash=data["prev_hash"],
             hash=data["hash"],
         )
-        if entry.prev_hash != head.last_hash:
+        if entry.prev_hash != last_hash:
             raise ProtocolError("the node's audit entries do not follow the last one the server holds")
         if audit.compute_hash(entry) != entry.hash:
             raise ProtocolError("an audit entry does not match its hash")
+        audit.sign_entry(entry, key)  # this server vouches for the links it checked
         entry.save(force_insert=True)
-        head.last_id, head.last_hash, head.count = entry.pk, entry.hash, head.count + 1
-    AuditHead.objects.filter(pk=head.pk).update(
-        last_id=head.last_id, last_hash=head.last_hash, count=head.count
-    )
+        last_id, last_hash, count = entry.pk, entry.hash, count + 1
+    audit.move_head(head, last_id, last_hash, count, key=key)
 
 
 def _case_in_scope(node: Node, case_id: Any) -> bool:

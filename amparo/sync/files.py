@@ -287,3 +287,9 @@ __all__ = [
     "unsent_items",
     "wipe_evidence",
 ]
+
+
+def rewrap_pieces() -> int:
+    """Re-wrap the key of every received file piece under the current master key (registered with
+    core.keys: the master-key rotation runs it). Resumable; returns how many were re-wrapped."""
+    return vault.rewrap_rows(FilePiece, batch=500)

@@ -57,13 +57,16 @@ def _mark() -> int:
 
 
 def _audit_since(mark: int) -> list[str]:
-    return list(AuditEntry.objects.filter(id__gt=mark).order_by("id").values_list("action", flat=True))
+    """The actions of the writes since `mark` (refused reads, `core:access:denied`, are left out)."""
+    entries = AuditEntry.objects.filter(id__gt=mark).exclude(action="core:access:denied")
+    return list(entries.order_by("id").values_list("action", flat=True))
 
 
 def _entries_since(mark: int) -> list[tuple[str, str, str, str, list[str]]]:
+    """The entries of the writes since `mark` (refused reads, `core:access:denied`, are left out)."""
     return [
         (e.action, e.object_type, e.object_id, e.actor_username, e.fields)
-        for e in AuditEntry.objects.filter(id__gt=mark).order_by("id")
+        for e in AuditEntry.objects.filter(id__gt=mark).exclude(action="core:access:denied").order_by("id")
     ]
 
 
@@ -322,6 +325,9 @@ def test_referral_accepted_then_revoked(people: dict[str, User], case: Case) -> 
     assert not _reads(receiver, case)  # revoking takes it back
 
     r, c = str(referral.pk), str(case.pk)
+    # The receiver was refused the case while the referral was pending and after it was revoked.
+    denied = AuditEntry.objects.filter(id__gt=mark, action="core:access:denied", object_id=c)
+    assert list(denied.values_list("actor_username", "fields")) == [(receiver.username, ["outcome:404"])] * 2
     assert _entries_since(mark) == [
         (
             "cases:consent:create",

@@ -10,10 +10,10 @@ from django.apps import apps
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from amparo.cases.models import Case, Service, ServiceProvider
-from amparo.core import audit
+from amparo.core import actions, audit
 from amparo.core.admin import site
 from amparo.core.audit import CoreAudit
-from amparo.core.models import Agency, AuditEntry, District, Province, RoleGrant, User
+from amparo.core.models import Agency, AuditEntry, District, DutyRequest, Province, RoleGrant, User
 from amparo.core.roles import Role
 from amparo.core.tests.test_web import sign_in
 
@@ -159,7 +159,7 @@ def test_admin_login_page_sends_a_verified_sysadmin_to_the_index(admin_client):
 # What a system administrator maintains: the core directory (users, agencies, geography) and the
 # configuration directories of the cases app (service providers for preservation requests; the service
 # directory, if its admin is registered). Never a case, a person or any case content.
-CORE_DIRECTORY = {User, Agency, Province, District}
+CORE_DIRECTORY = {User, Agency, Province, District, DutyRequest}
 CASE_CONFIGURATION = {ServiceProvider, Service}
 
 
@@ -251,12 +251,13 @@ def test_creating_a_user_in_the_admin_is_audited_with_its_role_grants(admin_clie
     )
     user = User.objects.get(username="nova.procuradora")
     assert user.agency == agency
-    assert user.roles == {"prosecutor"}
+    assert user.roles == frozenset()  # a case role waits for a second administrator (separation of duties)
+    duty = DutyRequest.objects.get(user=user, role="prosecutor", status="pending")
     assert user.check_password("um-segredo-bem-comprido")
-    entries = AuditEntry.objects.filter(object_id=str(user.pk)).order_by("id")
+    entries = AuditEntry.objects.filter(object_id__in=[str(user.pk), str(duty.pk)]).order_by("id")
     assert [(e.action, e.fields) for e in entries] == [
         (CoreAudit.USER_CREATE, ["agency", "password", "scope_level", "username"]),
-        (CoreAudit.ROLE_GRANT, ["role:prosecutor"]),
+        (CoreAudit.DUTY_REQUEST, ["kind:grant_role", "role:prosecutor", "user"]),
     ]
     assert {e.actor_user_id for e in entries} == {admin_client.user.pk}
     assert list(audit.verify()) == []
@@ -296,17 +297,17 @@ def test_role_grants_and_revokes_in_the_admin_are_audited(admin_client, make_use
     )
     response = admin_client.post(f"/admin/core/user/{other.pk}/change/", data)
     assert response.status_code == 302
-    assert set(RoleGrant.objects.filter(user=other).values_list("role", flat=True)) == {
-        "social_worker",
-        "prosecutor",
-    }
+    # The revoke applies at once; the case role waits for a second administrator.
+    assert set(RoleGrant.objects.filter(user=other).values_list("role", flat=True)) == {"social_worker"}
+    duty = DutyRequest.objects.get(user=other, role="prosecutor", status="pending")
     entries = AuditEntry.objects.filter(
-        object_id=str(other.pk), action__in=[CoreAudit.ROLE_GRANT, CoreAudit.ROLE_REVOKE]
+        object_id__in=[str(other.pk), str(duty.pk)],
+        action__in=[CoreAudit.ROLE_GRANT, CoreAudit.ROLE_REVOKE, CoreAudit.DUTY_REQUEST],
     )
     recent = [(e.action, e.fields) for e in entries.filter(actor_user_id=admin_client.user.pk).order_by("id")]
     assert recent == [
         (CoreAudit.ROLE_REVOKE, ["role:investigator"]),
-        (CoreAudit.ROLE_GRANT, ["role:prosecutor"]),
+        (CoreAudit.DUTY_REQUEST, ["kind:grant_role", "role:prosecutor", "user"]),
     ]
 
 
@@ -333,20 +334,25 @@ def test_changing_user_details_and_resetting_a_password_is_audited_by_field_name
     assert response.status_code == 302
     other.refresh_from_db()
     assert other.email == "novo@example.org"
-    assert other.check_password("outra-frase-bem-longa")
+    # Another user's password waits for a second administrator (separation of duties).
+    assert not other.check_password("outra-frase-bem-longa")
+    assert DutyRequest.objects.filter(user=other, kind="set_password", status="pending").exists()
     entry = AuditEntry.objects.filter(action=CoreAudit.USER_UPDATE, object_id=str(other.pk)).get()
-    assert entry.fields == ["email", "password"]
+    assert entry.fields == ["email"]
     assert entry.actor_user_id == admin_client.user.pk
 
 
 @pytest.mark.django_db
-def test_resetting_two_factor_removes_the_devices_and_is_audited(admin_client, make_user):
+def test_resetting_two_factor_asks_a_second_administrator_who_removes_the_devices(admin_client, make_user):
     other = make_user("investigator")
     TOTPDevice.objects.create(user=other, name="lost phone", confirmed=True)
     response = admin_client.post(
         "/admin/core/user/", {"action": "reset_two_factor", "_selected_action": [str(other.pk)], "index": "0"}
     )
     assert response.status_code == 302
+    assert TOTPDevice.objects.filter(user=other).exists()
+    duty = DutyRequest.objects.get(user=other, kind="reset_totp", status="pending")
+    actions.approve_request(make_user("sysadmin", agency="intic"), duty)
     assert not TOTPDevice.objects.filter(user=other).exists()
     entry = AuditEntry.objects.get(action=CoreAudit.TOTP_RESET, object_id=str(other.pk))
     assert entry.fields == ["totp_device"]

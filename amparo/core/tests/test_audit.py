@@ -180,9 +180,22 @@ def test_inserted_entry_with_a_forged_hash_is_found_at_that_entry():
 
 
 @pytest.mark.django_db
-def test_inserted_entry_with_a_well_formed_hash_is_found_by_the_head():
+def test_inserted_entry_with_a_well_formed_hash_is_found_at_that_entry_by_its_mac():
     entries = append(3)
-    raw_insert(next_entry(entries[-1]))  # the hash is unkeyed: an attacker can compute it, not move the head
+    # The link is unkeyed: an attacker can compute it, not the entry's MAC (nor move the signed head).
+    raw_insert(forged := next_entry(entries[-1]))
+    [problem] = problems()
+    assert problem.entry_id == forged.pk
+    assert "MAC does not match" in problem.reason
+
+
+@pytest.mark.django_db
+def test_inserted_entry_with_a_well_formed_hash_and_mac_is_found_by_the_head():
+    entries = append(3)
+    # Even with the key (a copy of the MAC is the best a database writer could do), the head is not moved.
+    forged = next_entry(entries[-1])
+    audit.sign_entry(forged)
+    raw_insert(forged)
     [problem] = problems()
     assert problem.entry_id is None
     assert "inserted without updating the head" in problem.reason
@@ -197,7 +210,146 @@ def test_inserted_entry_in_the_middle_is_found_at_that_entry():
     replacement.id = entries[2].pk
     raw_insert(replacement)
     [problem] = problems()
-    assert problem.entry_id == entries[3].pk  # the replacement links back fine; its successor does not
+    # The replacement links back fine but has no valid MAC (a signed one's successor would not link).
+    assert problem.entry_id == replacement.pk
+
+
+# --- Keyed chain: a database writer cannot re-link it (issue 16, item 5) -------------------------------
+
+
+def relink_from(entry_id: int) -> None:
+    """What an attacker with write access to the database (and the project's code, but not the master
+    key) does after editing an entry: recompute every link from there on with the project's public
+    hash function, write the entries back and move the head to the new last hash."""
+    entries = list(AuditEntry.objects.filter(chain=settings.ORIGIN).order_by("id"))
+    prev = audit.GENESIS
+    for entry in entries:
+        if entry.pk >= entry_id:
+            entry.prev_hash = prev
+            entry.hash = audit.compute_hash(entry)
+            tamper(
+                "UPDATE core_auditentry SET prev_hash = %s, hash = %s WHERE id = %s",
+                [entry.prev_hash, entry.hash, entry.pk],
+            )
+        prev = entry.hash
+    tamper(
+        "UPDATE core_audithead SET last_id = %s, last_hash = %s, count = %s WHERE chain = %s",
+        [entries[-1].pk, prev, len(entries), settings.ORIGIN],
+    )
+
+
+@pytest.mark.django_db
+def test_an_edited_entry_relinked_with_the_public_hash_function_and_a_moved_head_is_caught():
+    entries = append(5)
+    tamper("UPDATE core_auditentry SET action = %s WHERE id = %s", ["core:user:create", entries[1].pk])
+    relink_from(entries[1].pk)
+    [problem] = problems()
+    assert "head's MAC does not match" in problem.reason
+    # Even with the old head row put back, the re-linked entries' MACs give them away.
+    tamper("UPDATE core_audithead SET last_hash = %s WHERE chain = %s", [entries[-1].hash, settings.ORIGIN])
+    [problem] = problems()
+    assert problem.entry_id == entries[1].pk
+    assert "MAC does not match" in problem.reason
+
+
+@pytest.mark.django_db
+def test_a_deleted_entry_relinked_with_a_moved_head_is_caught():
+    entries = append(5)
+    tamper("DELETE FROM core_auditentry WHERE id = %s", [entries[2].pk])
+    relink_from(entries[3].pk)
+    [problem] = problems()
+    assert problem.entry_id is None
+    assert "head's MAC does not match" in problem.reason
+
+
+@pytest.mark.django_db
+def test_a_head_rewritten_without_the_key_is_caught():
+    append(3)
+    tamper("UPDATE core_audithead SET legacy_until = 99 WHERE chain = %s", [settings.ORIGIN])
+    [problem] = problems()
+    assert problem.entry_id is None
+    assert "head's MAC does not match" in problem.reason
+
+
+def _head_row() -> list[Any]:
+    return list(
+        AuditHead.objects.filter(chain=settings.ORIGIN)
+        .values_list("last_id", "last_hash", "count", "mac")
+        .get()
+    )
+
+
+@pytest.mark.django_db
+def test_truncating_the_newest_entries_back_to_an_old_signed_head_is_caught_by_the_checkpoint():
+    append(3)
+    old_head = _head_row()  # an attacker who once copied the head row can put it back later
+    entries = append(2)
+    assert audit.write_checkpoints() == 1
+    tamper("DELETE FROM core_auditentry WHERE id >= %s", [entries[0].pk])
+    tamper(
+        "UPDATE core_audithead SET last_id = %s, last_hash = %s, count = %s, mac = %s WHERE chain = %s",
+        [*old_head, settings.ORIGIN],
+    )
+    [problem] = problems()
+    assert problem.entry_id is None
+    assert f"records 5 entries ending at #{entries[-1].pk}" in problem.reason
+    assert "the database holds 3 up to that entry, and not that entry" in problem.reason
+
+
+@pytest.mark.django_db
+def test_a_chain_deleted_whole_is_caught_by_the_checkpoint():
+    append(2)
+    audit.write_checkpoints()
+    tamper("DELETE FROM core_auditentry")
+    tamper("DELETE FROM core_audithead")
+    [problem] = problems()
+    assert problem.chain == settings.ORIGIN
+    assert "records 2 entries" in problem.reason
+
+
+@pytest.mark.django_db
+def test_checkpoints_go_to_the_file_and_the_log_and_a_forged_line_is_named(caplog):
+    entries = append(2)
+    with caplog.at_level("INFO", logger="amparo.audit"):
+        audit.write_checkpoints()
+    path = settings.AUDIT_CHECKPOINT_FILE
+    [line] = path.read_text().splitlines()
+    point = json.loads(line)
+    assert (point["chain"], point["count"], point["last_id"]) == (settings.ORIGIN, 2, entries[-1].pk)
+    assert f"mac={point['mac']}" in caplog.text
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    assert problems() == []
+    # A line written by someone without the key (here: claiming fewer entries, to hide a truncation).
+    forged = {**point, "count": 1, "mac": "0" * 64}
+    with path.open("a") as f:
+        f.write(json.dumps(forged) + "\n")
+    [problem] = problems()
+    assert "line 2 of the checkpoint file" in problem.reason
+
+
+def test_the_worker_writes_audit_checkpoints_periodically():
+    from amparo.core import schedule
+
+    jobs = {job.name: job for job in schedule.periodic_jobs()}
+    assert jobs["core.audit_checkpoint"].job is audit.write_checkpoints
+
+
+@pytest.mark.django_db
+def test_entries_written_before_the_chain_was_keyed_are_vouched_for_by_the_signed_head():
+    entries = append(3)
+    # As the migration leaves a chain written by earlier versions: no MACs, legacy_until at its end.
+    tamper("UPDATE core_auditentry SET mac = ''")
+    head = AuditHead.objects.get(chain=settings.ORIGIN)
+    head.legacy_until = entries[-1].pk
+    head.mac = audit.head_mac(audit.audit_key(), head)
+    head.save()
+    assert problems() == []
+    append(1)  # new entries are keyed
+    assert problems() == []
+    tamper("UPDATE core_auditentry SET action = %s WHERE id = %s", ["core:user:create", entries[0].pk])
+    relink_from(entries[0].pk)
+    [problem] = problems()
+    assert "head's MAC does not match" in problem.reason
 
 
 @pytest.mark.django_db

@@ -6,13 +6,15 @@ All names and phone numbers here are invented.
 from __future__ import annotations
 
 import base64
+import io
 import os
 import unicodedata
 from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import FieldError
-from django.db import connection, transaction
+from django.core.management import call_command
+from django.db import connection, models, transaction
 
 from amparo.cases import actions
 from amparo.cases.models import Case, Person
@@ -52,8 +54,11 @@ def victims(make_case) -> list[Case]:  # noqa: ANN001
     return cases
 
 
+INTEGER_PK = models.BigAutoField(primary_key=True)  # for rows with an integer key
+
+
 def raw(table: str, column: str, pk: object) -> str:
-    field = Case._meta.pk
+    field = Case._meta.pk if not isinstance(pk, int) else INTEGER_PK
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {connection.ops.quote_name(column)} FROM {connection.ops.quote_name(table)} WHERE id = %s",  # noqa: S608
@@ -63,7 +68,7 @@ def raw(table: str, column: str, pk: object) -> str:
 
 
 def write_raw(table: str, column: str, pk: object, value: str) -> None:
-    field = Case._meta.pk
+    field = Case._meta.pk if not isinstance(pk, int) else INTEGER_PK
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(table)} SET {connection.ops.quote_name(column)} = %s WHERE id = %s",  # noqa: S608
@@ -127,7 +132,7 @@ def test_a_flipped_byte_in_the_column_raises_an_integrity_alarm(make_case):
     case = make_case(narrative="Um relato inventado.")
     write_raw("cases_case", "narrative", case.pk, flip_a_byte(raw("cases_case", "narrative", case.pk)))
     with pytest.raises(crypto.IntegrityAlarm, match="failed authentication"):
-        Case.objects.get(pk=case.pk)
+        Case.objects.get(pk=case.pk).narrative  # noqa: B018  (decrypted when read)
 
 
 def test_a_value_copied_into_another_column_fails_to_decrypt(make_case):
@@ -135,7 +140,7 @@ def test_a_value_copied_into_another_column_fails_to_decrypt(make_case):
     person = case.persons.get()
     write_raw("cases_person", "address", person.pk, raw("cases_person", "name", person.pk))
     with pytest.raises(crypto.IntegrityAlarm, match=r"cases\.person\.address"):
-        Person.objects.get(pk=person.pk)
+        Person.objects.get(pk=person.pk).address  # noqa: B018
 
 
 def test_a_value_copied_into_another_table_fails_to_decrypt(make_case):
@@ -143,7 +148,70 @@ def test_a_value_copied_into_another_table_fails_to_decrypt(make_case):
     target = make_case(victim_name="Zélia Inventada")
     write_raw("cases_person", "name", target.persons.get().pk, raw("cases_case", "narrative", source.pk))
     with pytest.raises(crypto.IntegrityAlarm):
-        Person.objects.get(case=target)
+        Person.objects.get(case=target).name  # noqa: B018
+
+
+# --- Values are bound to their row (issue 16, item 8) -------------------------------------------------
+
+
+def test_a_value_copied_into_the_same_column_of_another_row_fails_to_decrypt(make_case):
+    source = make_case(narrative="O relato de outra criança.")
+    target = make_case(narrative="Um relato inventado.")
+    write_raw("cases_case", "narrative", target.pk, raw("cases_case", "narrative", source.pk))
+    with pytest.raises(crypto.IntegrityAlarm, match="for its row"):
+        Case.objects.get(pk=target.pk).narrative  # noqa: B018
+
+
+def test_rows_whose_key_the_database_assigns_are_bound_too(db):
+    from amparo.intake.models import InboundMessage
+
+    fields = {f.name for f in InboundMessage._meta.concrete_fields}
+    assert type(InboundMessage._meta.pk).__name__ == "BigAutoField"
+    assert {"sender", "text"} <= fields
+    channel = _any_channel()
+    first = InboundMessage.objects.create(
+        channel=channel, provider_message_id="m1", sender="+258840000001", text="primeira"
+    )
+    second = InboundMessage.objects.create(
+        channel=channel, provider_message_id="m2", sender="+258840000002", text="segunda"
+    )
+    assert InboundMessage.objects.get(pk=first.pk).text == "primeira"
+    write_raw("intake_inboundmessage", "text", second.pk, raw("intake_inboundmessage", "text", first.pk))
+    with pytest.raises(crypto.IntegrityAlarm, match="for its row"):
+        InboundMessage.objects.get(pk=second.pk).text  # noqa: B018
+
+
+def _any_channel():  # noqa: ANN202
+    from amparo.intake.providers import create_channel
+
+    return create_channel(
+        audit.Actor.system("tests"), name="SMS test", kind="sms", provider="log", short_code="1458"
+    )
+
+
+def test_a_plain_value_cannot_be_written_with_update(make_case):
+    case = make_case(narrative="Um relato inventado.")
+    with pytest.raises(TypeError, match="bound to its row"):
+        Case.objects.filter(pk=case.pk).update(narrative="outro")
+
+
+def test_values_written_before_rows_were_bound_are_read_until_a_rotation_binds_them(make_case):
+    case = make_case(narrative="Um relato antigo.")
+    other = make_case(narrative="Outro relato antigo.")
+    # As an earlier version stored them: model and field as associated data, no row.
+    old = crypto.encrypt("Um relato antigo.", "cases.case.narrative")
+    backup_of_other = crypto.encrypt("Outro relato antigo.", "cases.case.narrative")
+    write_raw("cases_case", "narrative", case.pk, old)
+    assert Case.objects.get(pk=case.pk).narrative == "Um relato antigo."
+    call_command("rotate_keys", "--data-key", "--json", stdout=io.StringIO())
+    crypto.clear_cache()
+    assert raw("cases_case", "narrative", case.pk) != old
+    assert Case.objects.get(pk=case.pk).narrative == "Um relato antigo."
+    # After the rotation, an unbound value (say, from an old backup of another row) is refused.
+    write_raw("cases_case", "narrative", case.pk, backup_of_other)
+    with pytest.raises(crypto.IntegrityAlarm, match="for its row"):
+        Case.objects.get(pk=case.pk).narrative  # noqa: B018
+    assert Case.objects.get(pk=other.pk).narrative == "Outro relato antigo."
 
 
 @pytest.mark.parametrize(
@@ -325,7 +393,7 @@ def test_master_key_rotation_without_the_old_master_key_fails_clearly_and_change
     assert {dk.pk: (bytes(dk.wrapped), dk.master_key_id) for dk in DataKey.objects.all()} == wrapped_before
     # And the application itself says what is missing.
     with pytest.raises(crypto.IntegrityAlarm, match="AMPARO_OLD_MASTER_KEYS"):
-        Case.objects.get(pk=victims[0].pk)
+        Case.objects.get(pk=victims[0].pk).narrative  # noqa: B018
 
 
 def test_master_key_rotation_with_nothing_to_do_rewraps_nothing(victims):

@@ -48,7 +48,8 @@ def test_output_holds_no_password_hash_or_totp_secret(make_user):
     user.refresh_from_db()
     for output in (run("--json"), run()):
         assert user.password not in output
-        assert device.key not in output
+        assert device.key not in output  # what the database holds (encrypted) …
+        assert device.bin_key.hex() not in output  # … and the secret itself
         assert "password" not in output.lower()
 
 

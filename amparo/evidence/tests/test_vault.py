@@ -22,6 +22,7 @@ from amparo.core.models import AuditEntry
 from amparo.evidence import actions, storage, vault
 from amparo.evidence.models import CustodyEvent, CustodyKind, EvidenceItem
 from amparo.evidence.permissions import EvidenceAudit
+from amparo.lib import envelope
 
 
 def textured_png(seed: int = 1, size: int = 320, fmt: str = "PNG") -> bytes:
@@ -216,7 +217,13 @@ def test_master_key_rotation_keeps_every_item_readable(evidence_dir, make_case, 
 @pytest.mark.django_db
 def test_an_item_under_a_forgotten_master_key_raises_an_alarm_not_garbage(evidence_dir, make_case, settings):
     item = actions.add_item(SYSTEM, make_case(), io.BytesIO(b"benign"))
-    settings.AMPARO_MASTER_KEY = os.urandom(32)
+    # The item's key is wrapped by a master key that is no longer configured. (Only the item's: with the whole
+    # installation's master key gone, the audit key could not be read either, and the alarm not recorded.)
+    forgotten = os.urandom(32)
+    type(item).objects.filter(pk=item.pk).update(
+        wrapped_key=envelope.wrap_key(forgotten, os.urandom(32)), master_key_id=envelope.key_id(forgotten)
+    )
+    item.refresh_from_db()
     with pytest.raises(vault.IntegrityAlarm, match="AMPARO_OLD_MASTER_KEYS"):
         vault.verify(item)
 

@@ -87,6 +87,16 @@ def create_organisation(
     )
     organisation.full_clean()
     with transaction.atomic():
+        if service_provider is not None:
+            # A provider's preservation requests go to one organisation (preservation_requests_addressed_to).
+            taken = IndustryOrganisation.objects.filter(service_provider=service_provider).first()
+            if taken is not None:
+                raise ValidationError(
+                    _(
+                        "Preservation requests to this service provider already go to the organisation %(code)s; a service provider is reached through one organisation."
+                    )
+                    % {"code": taken.code}
+                )
         organisation.save(force_insert=True)
         fields = ["code", "name", "kind", "active"] + (["service_provider"] if service_provider else [])
         audit.record(actor, IndustryAudit.ORGANISATION_CREATE, organisation, fields)
@@ -379,13 +389,25 @@ class _Presealed:
 
 
 def preservation_requests_addressed_to(organisation: IndustryOrganisation):  # noqa: ANN201
-    """Every request sent to the organisation's service provider (none without one); drafts, which
-    were never sent, are not shown."""
-    if organisation.service_provider_id is None:
+    """The requests sent to this organisation: its service provider's, sent since it was registered, and
+    only if it is the organisation that provider's requests go to (the first registered for it; a second
+    one is refused by create_organisation). Another organisation mapped to the same provider (an older
+    installation could hold one), or one registered after a request was sent, sees none of them. Drafts,
+    which were never sent, are not shown."""
+    provider = organisation.service_provider_id
+    if provider is None:
         return PreservationRequest.objects.none()
-    return PreservationRequest.objects.filter(provider_id=organisation.service_provider_id).exclude(
-        status=PreservationStatus.DRAFT
+    addressee = (
+        IndustryOrganisation.objects.filter(service_provider_id=provider)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
     )
+    if addressee != organisation.pk:
+        return PreservationRequest.objects.none()
+    return PreservationRequest.objects.filter(
+        provider_id=provider, sent_at__gte=organisation.created_at
+    ).exclude(status=PreservationStatus.DRAFT)
 
 
 def preservation_requests_for(organisation: IndustryOrganisation):  # noqa: ANN201
@@ -402,7 +424,7 @@ def answer_preservation(
 ) -> PreservationRequest:
     from amparo.cases.actions.justice import answer_preservation_request
 
-    if organisation.service_provider_id is None or request.provider_id != organisation.service_provider_id:
+    if not preservation_requests_addressed_to(organisation).filter(pk=request.pk).exists():
         raise PermissionDenied
     return answer_preservation_request(
         organisation_actor(organisation),

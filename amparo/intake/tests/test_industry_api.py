@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +24,7 @@ from amparo.evidence.models import EvidenceItem, TakedownNotice
 from amparo.evidence.permissions import TakedownAudit
 from amparo.intake.industry import actions, keys
 from amparo.intake.industry.permissions import IndustryAudit
-from amparo.intake.models import IndustryApiKey, IndustrySubmission
+from amparo.intake.models import IndustryApiKey, IndustryOrganisation, IndustrySubmission
 from amparo.intake.tests.industry_support import (
     SYSTEM,
     Industry,
@@ -336,6 +337,60 @@ def test_an_organisation_reads_and_answers_a_preservation_request(acme, make_cas
     assert api.get("/preservation-requests").json() == []  # no longer open
     again = api.post(f"/preservation-requests/{request.pk}/answer", {"status": "acknowledged"})
     assert again.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_preservation_request_is_seen_only_by_the_organisation_it_was_sent_to(acme, make_case):
+    request = sent_preservation_request(make_case(agency="sernic"), acme)
+    # Another organisation mapped to the same provider (as an older installation could hold), registered
+    # after the request was sent: it neither lists nor answers it.
+    twin = IndustryOrganisation.objects.create(
+        code="acme-twin", name="Twin Ltd", kind="platform", service_provider=acme.service_provider
+    )
+    theirs = Industry(key_for(twin))
+    assert theirs.get("/preservation-requests").json() == []
+    assert (
+        theirs.post(f"/preservation-requests/{request.pk}/answer", {"status": "fulfilled"}).status_code == 404
+    )
+    request.refresh_from_db()
+    assert request.status == "sent"
+    # Not even a request sent later: the provider's requests go to the first organisation only.
+    later = sent_preservation_request(make_case(agency="sernic"), acme)
+    assert theirs.get("/preservation-requests").json() == []
+    assert {r["number"] for r in Industry(key_for(acme)).get("/preservation-requests").json()} == {
+        request.number,
+        later.number,
+    }
+
+
+@pytest.mark.django_db
+def test_a_second_organisation_for_the_same_service_provider_is_refused(acme):
+    from django.utils import translation
+
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationError, match="already go to the organisation acme"),
+    ):
+        actions.create_organisation(
+            SYSTEM, code="acme-2", name="Second", kind="platform", service_provider=acme.service_provider
+        )
+
+
+@pytest.mark.django_db
+def test_an_organisation_registered_after_a_request_was_sent_does_not_see_it(make_case):
+    from amparo.cases.models import ServiceProvider
+
+    provider = ServiceProvider.objects.create(code="sp-late", name="Late provider", kind="platform")
+    # A request sent before any organisation represented the provider (by letter).
+    early = actions.create_organisation(SYSTEM, code="early", name="Early", kind="platform")
+    early.service_provider = provider
+    request = sent_preservation_request(make_case(agency="sernic"), early)
+    IndustryOrganisation.objects.filter(pk=early.pk).delete()
+    late = actions.create_organisation(
+        SYSTEM, code="late", name="Late", kind="platform", service_provider=provider
+    )
+    assert late.created_at > request.sent_at
+    assert Industry(key_for(late)).get("/preservation-requests").json() == []
 
 
 @pytest.mark.django_db
