@@ -14,10 +14,11 @@ class CasesConfig(AppConfig):
         )
         from amparo.cases.history import case_history
         from amparo.cases.timeline import register_timeline_source
-        from amparo.cases.views.core import home_links
+        from amparo.cases.views.core import case_list_link, home_links
         from amparo.core.views import register_home_links
 
         register_timeline_source(case_history)
+        register_home_links(case_list_link, first=True)
         register_home_links(home_links)
 
         # Justice, interviews, preservation requests and relations (helper "justice"): timeline sources,

@@ -33,7 +33,6 @@ from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from amparo.cases.permissions import CasePermission
 from amparo.core import audit, signin
 from amparo.core.actions import confirm_totp_enrolment, start_totp_enrolment
 from amparo.core.audit import CoreAudit
@@ -259,15 +258,19 @@ class Ability:
 _home_links: list[Callable[[Any], list[Ability]]] = []
 
 
-def register_home_links(links: Callable[[Any], list[Ability]]) -> None:
-    if links not in _home_links:
-        _home_links.append(links)
+def register_home_links(links: Callable[[Any], list[Ability]], *, first: bool = False) -> None:
+    """`first`: the entries lead the page, before core's own (the case list is the daily work)."""
+    if links not in _home_links and links not in _leading_links:
+        (_leading_links if first else _home_links).append(links)
+
+
+_leading_links: list[Callable[[Any], list[Ability]]] = []
 
 
 def abilities_for(user: Any) -> list[Ability]:
     found: list[Ability] = []
-    if can(user, CasePermission.LIST):
-        found.append(Ability(gettext_lazy("Open the case list"), reverse("cases:list")))
+    for links in _leading_links:
+        found.extend(links(user))
     if can(user, CorePermission.USER_MANAGE) or can(user, CorePermission.AGENCY_MANAGE):
         found.append(Ability(gettext_lazy("Manage users and agencies"), reverse("admin:index")))
     if can(user, CorePermission.AUDIT_READ):

@@ -1,7 +1,7 @@
 """The monthly bulletin: a PDF in Portuguese or English with the headline figures, the province map
 and the charts of the dashboard, each with its figures beside it.
 
-The figures are those of :func:`amparo.observatory.views.figures` (already protected: only
+The figures are those of :func:`amparo.observatory.figures.figures` (already protected: only
 ``Cell.display()`` values and permitted rates reach the page). Its prose, indicator names,
 categories and month names all come through Django's translations under ``translation.override``.
 
@@ -159,7 +159,7 @@ def _figure(pdf: FPDF, section: Any, words: dict[str, str], width: float = 95.0)
 
 def render(period: compute.Period, *, lang: str = "pt", agency: Agency | None = None) -> bytes:
     """The bulletin for one month, as PDF bytes."""
-    from amparo.observatory.views import figures
+    from amparo.observatory.figures import figures
 
     if lang not in LANGUAGES:
         raise ValueError(f"The bulletin is written in {', '.join(LANGUAGES)}; choose one of them.")

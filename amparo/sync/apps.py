@@ -23,13 +23,10 @@ class SyncConfig(AppConfig):
         from amparo.sync.views import PANEL
 
         register_panel(PANEL)
-        from amparo.sync.actions import register_wipe_hook
+        from amparo.core.wipe import register_wipe_hook
         from amparo.sync.files import wipe_evidence
 
         register_wipe_hook(wipe_evidence)
-        from amparo.intake.actions import wipe_unfiled
-
-        register_wipe_hook(wipe_unfiled)
         if settings.NODE_ROLE == "district":
             from amparo.sync.tasks import sync_job
 

@@ -31,7 +31,7 @@ from amparo.cases.models import (
 )
 from amparo.cases.permissions import CasePermission
 from amparo.cases.policy import visible_cases
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency, AuditEntry, AuditHead, District, Province, User
 from amparo.core.policy import can

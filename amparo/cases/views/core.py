@@ -572,6 +572,15 @@ urlpatterns = [
 ]
 
 
+def case_list_link(user: Any) -> list[Any]:
+    """The first entry of the staff home page (registered with amparo.core.views in ready())."""
+    from amparo.core.views import Ability
+
+    if not can(user, CasePermission.LIST):
+        return []
+    return [Ability(gettext_lazy("Open the case list"), reverse("cases:list"))]
+
+
 def home_links(user: Any) -> list[Any]:
     """Case work entries of the staff home page (registered with amparo.core.views in ready())."""
     from amparo.core.views import Ability

@@ -1,4 +1,5 @@
-"""Encryption at rest, blind indexes and key rotation.
+"""Encryption at rest, blind indexes and key rotation (amparo.core.crypto, core.keys), on the tables that
+hold encrypted fields: the case and its persons (core has no encrypted table of its own to test them on).
 
 All names and phone numbers here are invented.
 """
