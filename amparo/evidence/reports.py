@@ -16,23 +16,7 @@ from fpdf import FPDF
 from amparo.core import audit
 from amparo.evidence.models import EvidenceItem
 from amparo.evidence.permissions import EvidenceAudit, EvidencePermission
-
-_REPLACEMENTS = {
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-}
-
-
-def latin1(text: Any) -> str:
-    text = str(text)
-    for bad, good in _REPLACEMENTS.items():
-        text = text.replace(bad, good)
-    return text.encode("latin-1", errors="replace").decode("latin-1")
+from amparo.lib.pdftext import latin1
 
 
 def _when(at: dt.datetime) -> str:

@@ -5,7 +5,7 @@ The figures are those of :func:`amparo.observatory.figures.figures` (already pro
 ``Cell.display()`` values and permitted rates reach the page). Its prose, indicator names,
 categories and month names all come through Django's translations under ``translation.override``.
 
-fpdf2's core fonts are latin-1: every string passes through :func:`latin1` (typographic dashes,
+fpdf2's core fonts are latin-1: every string passes through :func:`amparo.lib.pdftext.latin1` (typographic dashes,
 quotes and ellipses are replaced, anything else outside latin-1 becomes "?"). The SVG charts are
 embedded with ``pdf.image``; their ``<title>`` and ``<desc>`` are dropped first (fpdf2 ignores them
 noisily).
@@ -22,6 +22,7 @@ from django.utils.translation import gettext, override
 from fpdf import FPDF
 
 from amparo.core.models import Agency
+from amparo.lib.pdftext import latin1
 from amparo.observatory import compute
 
 LANGUAGES = ("pt", "en")
@@ -55,27 +56,6 @@ def _text() -> dict[str, str]:
         + gettext("The boundaries are for statistical display only."),
         "confidential": gettext("Aggregate statistics; no person can be identified."),
     }
-
-
-_REPLACEMENTS = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u00a0": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-    }
-)
-
-
-def latin1(text: Any) -> str:
-    """Text that fpdf2's core fonts can write."""
-    return str(text).translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
 
 
 _TITLE_DESC = re.compile(r"<title>.*?</title>|<desc[^>]*>.*?</desc>", re.DOTALL)
