@@ -470,10 +470,42 @@ def _phone(rng: random.Random) -> str:
 
 
 def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, places: _Places) -> CaseSpec:
+    # Each step draws from `rng` in a fixed order: the same seed gives the same cases.
     channel = _CHANNEL.draw(rng)
-    owner = OWNER_BY_CHANNEL[channel]
+    owner, province, district = _place(rng, channel, places)
+    first_form, forms, platforms = _what_and_where(rng)
+    victim, self_report = _child(rng, channel, province, received_at)
+    offender, relationship, mode = _offender(rng, victim.age)
+    reporter_kind, reporter = _reporter(rng, channel, self_report, victim.language)
+    persons = [victim, offender] if reporter is None else [victim, offender, reporter]
+    flags, priority = _risk_and_priority(rng, relationship, forms)
+    incident_date, precision = _incident(rng, received_at)
+    where = PLATFORM_TEXT[platforms[0]]
+    narrative = (
+        f"Synthetic demo case: {FORM_TEXT[first_form].format(where=where)}. {REPORTER_TEXT[reporter_kind]}"
+    )
+    spec = CaseSpec(
+        channel=channel,
+        owner=owner,
+        received_at=received_at,
+        province=province,
+        district=district,
+        forms=tuple(forms),
+        platforms=tuple(platforms),
+        mode=mode,
+        priority=priority,
+        risk_flags=tuple(flags),
+        incident_date=incident_date,
+        incident_date_precision=precision,
+        narrative=narrative,
+        persons=tuple(persons),
+    )
+    return _with_steps(rng, spec, horizon)
 
-    # Where: desk reports always have a place; remote channels sometimes do not.
+
+def _place(rng: random.Random, channel: str, places: _Places) -> tuple[str, str | None, str | None]:
+    """The owning agency and where: desk reports always have a place; remote channels sometimes do not."""
+    owner = OWNER_BY_CHANNEL[channel]
     province: str | None
     district: str | None
     province, district = places.draw(rng)
@@ -486,7 +518,11 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
     if channel == "desk" and province == NAMPULA:
         owner = NAMPULA_DESK  # Nampula's walk-in reports go to its provincial desk (province-scoped)
 
-    # What and where online.
+    return owner, province, district
+
+
+def _what_and_where(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    """The forms of abuse (the first one and a related one sometimes) and where online."""
     first_form = _FORM.draw(rng)
     forms = [first_form]
     if first_form in _RELATED_FORMS and rng.random() < 0.25:
@@ -497,7 +533,13 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         if second not in platforms and Platform.UNKNOWN not in (second, platforms[0]):
             platforms.append(second)
 
-    # The child.
+    return first_form, forms, platforms
+
+
+def _child(
+    rng: random.Random, channel: str, province: str | None, received_at: dt.datetime
+) -> tuple[PersonSpec, bool]:
+    """The child, and whether the child reported (then the child's phone may be known)."""
     age = _AGE.draw(rng)
     sex = _SEX.draw(rng)
     year = received_at.year
@@ -523,12 +565,16 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         disclosure=told,
     )
 
-    # The offender: about two thirds known to the child.
+    return victim, self_report
+
+
+def _offender(rng: random.Random, child_age: int | None) -> tuple[PersonSpec, str, str]:
+    """The offender (about two thirds known to the child) and the mode of the abuse."""
     known = rng.random() < SHARE_KNOWN
     relationship = _KNOWN.draw(rng) if known else _NOT_KNOWN.draw(rng)
     offender = PersonSpec(
         role="offender",
-        age=_offender_age(rng, relationship, age),
+        age=_offender_age(rng, relationship, child_age),
         sex=Sex.MALE if rng.random() < 0.85 else (Sex.FEMALE if rng.random() < 0.6 else Sex.UNKNOWN),
         relationship=relationship,
         known_to_child=True
@@ -546,8 +592,13 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
     else:
         mode = Mode.ONLINE if rng.random() < 0.92 else Mode.UNKNOWN
 
-    # Who reported.
-    persons = [victim, offender]
+    return offender, relationship, mode
+
+
+def _reporter(
+    rng: random.Random, channel: str, self_report: bool, language: str
+) -> tuple[str, PersonSpec | None]:
+    """Who reported, and the reporter as a person of the case when it is an adult around the child."""
     if channel == "international":
         reporter_kind = "international"
     elif self_report:
@@ -556,21 +607,21 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         reporter_kind = "anonymous"
     else:
         reporter_kind = _REPORTER.draw(rng)
-    if reporter_kind in ("caregiver", "teacher", "relative", "neighbour"):
-        reporter_sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
-        has_phone = channel in ("helpline", "sms", "ussd") or rng.random() < 0.5
-        persons.append(
-            PersonSpec(
-                role="caregiver" if reporter_kind == "caregiver" else "reporter",
-                name=_name(rng, reporter_sex) if rng.random() < 0.8 else "",
-                phone=_phone(rng) if has_phone and rng.random() < 0.8 else "",
-                sex=reporter_sex,
-                age=rng.randrange(25, 61),
-                language=language,
-            )
-        )
+    if reporter_kind not in ("caregiver", "teacher", "relative", "neighbour"):
+        return reporter_kind, None
+    reporter_sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
+    has_phone = channel in ("helpline", "sms", "ussd") or rng.random() < 0.5
+    return reporter_kind, PersonSpec(
+        role="caregiver" if reporter_kind == "caregiver" else "reporter",
+        name=_name(rng, reporter_sex) if rng.random() < 0.8 else "",
+        phone=_phone(rng) if has_phone and rng.random() < 0.8 else "",
+        sex=reporter_sex,
+        age=rng.randrange(25, 61),
+        language=language,
+    )
 
-    # Risk and priority.
+
+def _risk_and_priority(rng: random.Random, relationship: str, forms: list[str]) -> tuple[list[str], str]:
     flags: list[str] = []
     if rng.random() < 0.03:
         flags.append(RiskFlag.IMMEDIATE_DANGER)
@@ -596,37 +647,18 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
     else:
         priority = "low" if rng.random() < 0.12 else "normal"
 
-    # When it happened.
+    return flags, priority
+
+
+def _incident(rng: random.Random, received_at: dt.datetime) -> tuple[dt.date | None, str]:
+    """When it happened, and how precisely that is known."""
     r = rng.random()
     if r < 0.1:
-        incident_date, precision = None, "approximate"
-    else:
-        back = rng.randrange(0, 7) if r < 0.5 else rng.randrange(7, 31) if r < 0.8 else rng.randrange(31, 181)
-        incident_date = received_at.date() - dt.timedelta(days=back)
-        precision = "exact" if back < 7 else ("month" if back < 31 or rng.random() < 0.5 else "approximate")
-
-    where = PLATFORM_TEXT[platforms[0]]
-    narrative = (
-        f"Synthetic demo case: {FORM_TEXT[first_form].format(where=where)}. {REPORTER_TEXT[reporter_kind]}"
-    )
-
-    spec = CaseSpec(
-        channel=channel,
-        owner=owner,
-        received_at=received_at,
-        province=province,
-        district=district,
-        forms=tuple(forms),
-        platforms=tuple(platforms),
-        mode=mode,
-        priority=priority,
-        risk_flags=tuple(flags),
-        incident_date=incident_date,
-        incident_date_precision=precision,
-        narrative=narrative,
-        persons=tuple(persons),
-    )
-    return _with_steps(rng, spec, horizon)
+        return None, "approximate"
+    back = rng.randrange(0, 7) if r < 0.5 else rng.randrange(7, 31) if r < 0.8 else rng.randrange(31, 181)
+    incident_date = received_at.date() - dt.timedelta(days=back)
+    precision = "exact" if back < 7 else ("month" if back < 31 or rng.random() < 0.5 else "approximate")
+    return incident_date, precision
 
 
 def _told(rng: random.Random) -> tuple[str, ...]:
