@@ -25,7 +25,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -522,35 +521,32 @@ def create_referral(request: HttpRequest, reference: str, payload: ReferralIn) -
             % {"code": payload.to_agency}
         )
     given = payload.consent
-    with transaction.atomic():
-        if given is None:
-            consent = ConsentRecord.objects.filter(pk=payload.consent_id, case=case).first()
-            if consent is None:
-                raise DjangoValidationError(
-                    _(
-                        "This case has no consent record with that id; GET /api/v1/cases/%(reference)s lists them."
-                    )
-                    % {"reference": case.reference}
-                )
-        else:
-            consent = actions.record_consent(
-                user,
-                case,
-                purpose=given.purpose,
-                child_consent=given.child_consent,
-                caregiver_consent=given.caregiver_consent,
-                legal_basis=given.legal_basis,
-                justification=given.justification,
+    consent = None
+    if given is None:
+        consent = ConsentRecord.objects.filter(pk=payload.consent_id, case=case).first()
+        if consent is None:
+            raise DjangoValidationError(
+                _("This case has no consent record with that id; GET /api/v1/cases/%(reference)s lists them.")
+                % {"reference": case.reference}
             )
-        referral = actions.refer_case(
-            user,
-            case,
-            to_agency,
-            reason=payload.reason,
-            consent=consent,
-            shared_fields=list(dict.fromkeys(payload.shared_fields)),
-            urgency=payload.urgency,
-        )
+    referral = actions.refer_with_consent(
+        user,
+        case,
+        to_agency,
+        reason=payload.reason,
+        consent=consent,
+        new_consent=None
+        if given is None
+        else {
+            "purpose": given.purpose,
+            "child_consent": given.child_consent,
+            "caregiver_consent": given.caregiver_consent,
+            "legal_basis": given.legal_basis,
+            "justification": given.justification,
+        },
+        shared_fields=list(dict.fromkeys(payload.shared_fields)),
+        urgency=payload.urgency,
+    )
     referral = Referral.objects.select_related("case", "from_agency", "to_agency", "consent").get(
         pk=referral.pk
     )
