@@ -28,36 +28,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from amparo.core.models import Agency, District, Province
 from amparo.core.policy import can
-from amparo.core.roles import Role
 from amparo.lib.disclosure import Cell
 from amparo.observatory import actions, compute, maps, snapshots, tracker
 from amparo.observatory import extract as extract_rules
 from amparo.observatory import indicators as registry
+from amparo.observatory.access import (
+    dashboard_scope,
+    get_action_for_user,
+    get_extract_for_user,
+    require_tracker,
+    visible_extracts,
+)
 from amparo.observatory.extract import ExtractPermission
 from amparo.observatory.figures import REPORTS, Section, district_section, figures, map_legend, section_from
-from amparo.observatory.models import Action, ActionStatus, ExtractRequest, Milestone, TrainingRole
+from amparo.observatory.models import ActionStatus, Milestone, TrainingRole
 from amparo.observatory.permissions import ObservatoryPermission
 from amparo.observatory.tracker import TrackerPermission
-
-# ---------------------------------------------------------------------------------------------
-# Access
-
-
-def dashboard_scope(user: Any) -> Agency | None:
-    """None for the whole country; the user's agency for an agency supervisor; else 403.
-
-    National coordinators and national analysts see the country; a supervisor sees the statistics of
-    their own agency's cases only (``compute(..., agency=user.agency)``).
-    """
-    if can(user, ObservatoryPermission.VIEW_NATIONAL):
-        return None
-    if getattr(user, "agency_id", None) and can(user, ObservatoryPermission.VIEW_AGENCY, user.agency):
-        return user.agency
-    raise PermissionDenied
-
-
-_require_dashboard = dashboard_scope
-
 
 # ---------------------------------------------------------------------------------------------
 # Filters
@@ -134,7 +120,7 @@ def _explore(
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    agency = _require_dashboard(request.user)
+    agency = dashboard_scope(request.user)
     period = _period_from(request)
     reader = snapshots.Reader(agency)
     data = figures(period, agency, reader)
@@ -218,7 +204,7 @@ def _last_month_key() -> str:
 def bulletin_pdf(request: HttpRequest) -> HttpResponse:
     from amparo.observatory import bulletin
 
-    agency = _require_dashboard(request.user)
+    agency = dashboard_scope(request.user)
     month = request.GET.get("month", "")
     lang = request.GET.get("lang", "") or (get_language() or "pt")[:2]
     if lang not in bulletin.LANGUAGES:
@@ -246,11 +232,6 @@ def _posted(request: HttpRequest) -> Any:
     for key in form:
         form.setlist(key, [value.replace("\x00", "") for value in form.getlist(key)])
     return form
-
-
-def _require_tracker(user: Any) -> None:
-    if not can(user, TrackerPermission.READ):
-        raise PermissionDenied
 
 
 TRAINING = "OCSEA.TRAINING.OFFICERS"
@@ -303,7 +284,7 @@ def training_table(year: int) -> tuple[list[TrainingRow], Any, str]:
 @login_required
 @require_GET
 def tracker_page(request: HttpRequest) -> HttpResponse:
-    _require_tracker(request.user)
+    require_tracker(request.user)
     today = timezone.localdate()
     try:
         year = int(request.GET.get("year", today.year))
@@ -327,20 +308,10 @@ def tracker_page(request: HttpRequest) -> HttpResponse:
     return render(request, "observatory/tracker.html", context)
 
 
-def _action_for(user: Any, pk: int, permission: TrackerPermission) -> Action:
-    _require_tracker(user)
-    action = Action.objects.filter(pk=pk).first()
-    if action is None:
-        raise Http404
-    if not can(user, permission, action):
-        raise PermissionDenied
-    return action
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    action = _action_for(request.user, pk, TrackerPermission.READ)
+    action = get_action_for_user(request.user, pk, TrackerPermission.READ)
     can_edit = can(request.user, TrackerPermission.EDIT, action)
     errors: list[str] = []
     if request.method == "POST":
@@ -392,7 +363,7 @@ def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def training_new(request: HttpRequest) -> HttpResponse:
-    _require_tracker(request.user)
+    require_tracker(request.user)
     if not can(request.user, TrackerPermission.EDIT):
         raise PermissionDenied
     errors: list[str] = []
@@ -444,19 +415,6 @@ def training_new(request: HttpRequest) -> HttpResponse:
 # Research extracts
 
 
-def _extract_for(user: Any, pk: Any) -> ExtractRequest:
-    """The requester and national coordinators see a request; anyone else gets 404."""
-    if not can(user, ExtractPermission.LIST):
-        raise PermissionDenied
-    try:
-        request = ExtractRequest.objects.select_related("requester", "approver").filter(pk=pk).first()
-    except ValidationError:
-        request = None
-    if request is None or not (request.requester_id == user.pk or user.has_role(Role.NATIONAL_COORDINATOR)):
-        raise Http404
-    return request
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def extract_list(request: HttpRequest) -> HttpResponse:
@@ -480,9 +438,7 @@ def extract_list(request: HttpRequest) -> HttpResponse:
             errors = list(exc.messages)
         except ValueError:
             errors = [_("Write the dates as 2026-01-31.")]
-    requests = ExtractRequest.objects.select_related("requester")
-    if not user.has_role(Role.NATIONAL_COORDINATOR):
-        requests = requests.filter(requester=user)
+    requests = visible_extracts(user)
     context = {
         "requests": requests[:100],
         "columns": list(extract_rules.COLUMNS.items()),
@@ -498,7 +454,7 @@ def extract_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def extract_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     user = request.user
-    item = _extract_for(user, pk)
+    item = get_extract_for_user(user, pk)
     errors: list[str] = []
     if request.method == "POST":
         decision = request.POST.get("decision")
@@ -528,7 +484,7 @@ def extract_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def extract_download(request: HttpRequest, pk: Any) -> HttpResponse:
-    item = _extract_for(request.user, pk)
+    item = get_extract_for_user(request.user, pk)
     if not can(request.user, ExtractPermission.DOWNLOAD, item):
         raise PermissionDenied
     try:
