@@ -118,7 +118,7 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     return Case.objects.filter(Q(owning_agency_id=user.agency_id) | Q(id__in=referred)).filter(scope_q(user))
 
 
-# --- Justice, interviews, preservation requests, relations and the dossier (issue 4; helper "justice") ---
+# --- Justice, interviews, preservation requests, relations and the dossier ---
 # Investigators (and prosecutors, who direct investigations) record investigation steps; prosecutors and
 # court officers record charges and court steps. Each needs the case's justice section (an agency holding
 # the case through a referral has it only when the referral shared it). Interviews are recorded by the
@@ -186,7 +186,7 @@ register(JusticePermission.MERGE_CASES, can_work_as_owner)
 register(JusticePermission.EXPORT_DOSSIER, can_read_identity)
 
 
-# --- The service directory, service referrals and the victim rights package (issue 4; helper "services") ---
+# --- The service directory, service referrals and the victim rights package ---
 # Any staff user may look up the directory (it holds no case data); system administrators maintain it.
 # Service referrals need the case's services section (an agency holding the case through a referral has it
 # only when the referral shared it). Anyone working on the case may give the rights package (print it,

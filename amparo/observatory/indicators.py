@@ -102,7 +102,7 @@ class Indicator:
     version: str = "1"  # raise it when the definition or the computation changes
     # Version history: "2" for every case indicator: a duplicate merged into another case is no
     # longer counted; the funnel and the days to investigation, charge and verdict also count the
-    # justice events that mark those steps (issue 4). "3" for OCSEA.INTL.ACTED_ON: a justice event
+    # justice events that mark those steps. "3" for OCSEA.INTL.ACTED_ON: a justice event
     # opening an investigation also counts as acting on the referral; for OCSEA.FUNNEL: a verdict of
     # any kind recorded as a justice event means the case reached court.
     kind: str

@@ -1,7 +1,7 @@
 """Justice events, interviews of children, and preservation and disclosure requests to service providers.
 
 Each action takes the acting user (or an audit.Actor), checks the policy (amparo.cases.policy, the block
-of issue 4 justice work), runs in one transaction and writes its audit entry there.
+of justice work), runs in one transaction and writes its audit entry there.
 """
 
 from __future__ import annotations

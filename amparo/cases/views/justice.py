@@ -1,4 +1,4 @@
-"""Case pages for justice work (issue 4): the justice record, interviews of the child, preservation and
+"""Case pages for justice work: the justice record, interviews of the child, preservation and
 disclosure requests (with their letter and the agency's list), and the case dossier export.
 
 Each area is a panel of the case page (amparo.cases.panels) with its form; a form posted with a mistake is

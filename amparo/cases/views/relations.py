@@ -1,4 +1,4 @@
-"""Case pages for links and merges between cases (issue 4): the "relations" panel of the case page (with the
+"""Case pages for links and merges between cases: the "relations" panel of the case page (with the
 banner of a merged duplicate), and its forms: link by reference (or accept a suggestion such as the same
 evidence file in two cases), remove a link, merge into another case (with confirmation), un-merge.
 
