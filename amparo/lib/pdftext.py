@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from amparo.lib import typography
+
 REPLACEMENTS = str.maketrans(
     {
-        "\u2013": "-",  # en dash
-        "\u2014": "-",  # em dash
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u00a0": " ",  # no-break space
+        **typography.PLAIN,
         "\u2009": " ",  # thin space
         "\u202f": " ",  # narrow no-break space (French-style number grouping)
         "\u2192": "->",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterator
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -16,13 +15,6 @@ from django.db import connection
 from amparo.core import audit, crypto
 from amparo.core.audit import CoreAudit
 from amparo.core.models import AuditEntry, DataKey
-
-
-@pytest.fixture(autouse=True)
-def fresh_key_cache() -> Iterator[None]:
-    crypto.clear_cache()
-    yield
-    crypto.clear_cache()
 
 
 def rotate(*args: str) -> str:

@@ -15,29 +15,14 @@ from amparo.cases.models import RightsDelivery
 from amparo.cases.permissions import RightsAudit
 from amparo.cases.rights_content import pt
 from amparo.cases.tests.test_rights import _static_root, pdf_text  # noqa: F401  (_static_root: fixture)
-from amparo.core import audit
-from amparo.core.models import Agency, AuditEntry
-
-WEB = audit.Actor(channel="web")
-
+from amparo.core.models import AuditEntry
+from amparo.intake.tests.test_follow_up import submit
 
 # --- The reporter's page, opened with the receipt ---------------------------------------------------------
 
 
 def _submit() -> Any:
-    from amparo.intake import actions as intake_actions
-
-    return intake_actions.submit_public_report(
-        WEB,
-        channel_kind="web",
-        owning_agency=Agency.objects.get(code="linha-fala-crianca"),
-        forms=["grooming"],
-        platforms=["tiktok"],
-        who_affected="me",
-        province=None,
-        district=None,
-        narrative="Um relato inventado para testes.",
-    )
+    return submit(narrative="Um relato inventado para testes.")
 
 
 @pytest.mark.django_db
