@@ -626,6 +626,13 @@ def _scenarios(people: dict[str, User], case: Case, make_case: MakeCase) -> dict
         "refer_case": lambda: actions.refer_case(
             sender, case, _agency("prm"), reason="Synthetic.", consent=consent
         ),
+        "refer_with_consent": lambda: actions.refer_with_consent(
+            sender,
+            case,
+            _agency("prm"),
+            reason="Synthetic.",
+            new_consent={"purpose": "Synthetic.", "child_consent": "given", "caregiver_consent": "given"},
+        ),
         "decide_referral": lambda: actions.decide_referral(people["receiver"], pending, accept=True),
         "revoke_referral": lambda: actions.revoke_referral(sender, accepted),
         "record_consent": lambda: actions.record_consent(
@@ -646,6 +653,7 @@ SCENARIOS = [
     "add_note",
     "assign_case",
     "refer_case",
+    "refer_with_consent",
     "decide_referral",
     "revoke_referral",
     "record_consent",
