@@ -38,11 +38,14 @@ browsers:
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "The browser tests need Debian's chromium: run 'sudo apt-get install chromium', then 'make test' again." >&2; exit 1; fi; }
 
+# The layer contracts (pyproject.toml, [tool.importlinter]) first: a wrong import fails in a second.
 test: install browsers
+	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/pytest
 
 lint: install
 	@$(BIN)/ruff check .
+	@$(BIN)/lint-imports --no-cache
 	@$(BIN)/ruff format --check .
 
 fmt: install
@@ -54,4 +57,4 @@ messages: install
 	@scripts/messages.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache

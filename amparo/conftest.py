@@ -1,4 +1,8 @@
-"""Shared fixtures: one set of users per agency and role (healthchecks' alice/bob/charlie, for Amparo)."""
+"""Shared fixtures of every app's tests: one set of users per agency and role (healthchecks'
+alice/bob/charlie, for Amparo), the browser, the live database. They build core objects only, so the
+tests of every layer may use them; cases' builders (`make_case`, `given_consent`) are in
+`amparo/cases/tests/fixtures.py`, which the tests of the apps above cases import (the layer contracts
+in pyproject.toml hold for tests too)."""
 
 from __future__ import annotations
 
@@ -77,58 +81,6 @@ def make_user(db) -> Callable[..., User]:  # noqa: ANN001
         )
 
     return make
-
-
-@pytest.fixture
-def make_case(db) -> Callable[..., object]:  # noqa: ANN001
-    """make_case(agency="linha-fala-crianca", district="MZ0702", victim_name="Ana Teste", ...)."""
-    from amparo.cases import actions
-
-    def make(
-        agency: str | Agency = "linha-fala-crianca",
-        district: str | None = "MZ0702",
-        narrative: str = "A synthetic narrative for tests.",
-        forms: tuple[str, ...] = ("grooming",),
-        platforms: tuple[str, ...] = ("whatsapp",),
-        victim_name: str = "",
-        victim_phone: str = "",
-        **kwargs: object,
-    ):  # noqa: ANN202
-        if isinstance(agency, str):
-            agency = Agency.objects.get(code=agency)
-        d = District.objects.get(pk=district) if district else None
-        case = actions.create_case(
-            SYSTEM,
-            channel=kwargs.pop("channel", "helpline"),
-            owning_agency=agency,
-            district=d,
-            narrative=narrative,
-            forms=forms,
-            platforms=platforms,
-            **kwargs,
-        )
-        if victim_name or victim_phone:
-            actions.add_person(
-                SYSTEM, case, role="victim", name=victim_name, phone=victim_phone, age=14, sex="female"
-            )
-        return case
-
-    return make
-
-
-def given_consent(case, actor=SYSTEM, at=None):  # noqa: ANN001, ANN201
-    """A consent record that permits sharing `case` (the child and the caregiver agreed), for tests that
-    refer cases; `at` back-dates it (system actors only, like every back-dated write)."""
-    from amparo.cases import actions
-
-    return actions.record_consent(
-        actor,
-        case,
-        purpose="Referral (tests)",
-        child_consent="given",
-        caregiver_consent="given",
-        at=at,
-    )
 
 
 # Browser tests: Playwright driving Debian's chromium (installed by `make test` where possible).

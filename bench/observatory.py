@@ -301,8 +301,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     from amparo.core import audit
     from amparo.observatory import compute as c
     from amparo.observatory import snapshots
+    from amparo.observatory.figures import figures as dashboard_figures
     from amparo.observatory.tasks import refresh_plan_now
-    from amparo.observatory.views import figures as dashboard_figures
 
     month, year = c.Period.parse("2026-10"), c.Period.parse("2026")
     figures: dict[str, Any] = {"periods": {}}

@@ -17,7 +17,7 @@ from amparo.cases.models import ServiceProvider
 from amparo.core.admin import PolicyAdmin, site
 from amparo.core.permissions import CorePermission
 
-# --- Service providers for preservation and disclosure requests (helper "justice") ----------------------
+# --- Service providers for preservation and disclosure requests --------------------------------------
 
 
 @admin.register(ServiceProvider, site=site)

@@ -25,7 +25,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -84,7 +83,7 @@ from amparo.core.api import (
     install_error_handlers,
 )
 from amparo.core.models import Agency
-from amparo.core.policy import can, in_scope
+from amparo.core.policy import can, in_scope, scope_q
 from amparo.core.roles import IDENTITY_ROLES
 from amparo.lib.env import env_int
 
@@ -358,13 +357,35 @@ def _case_detail(user: Any, case: Case) -> dict[str, Any]:
     """The case as `user` may see it; records which identifying fields were shown (as the page does)."""
     sections = visible_sections(user, case)
     identity = can(user, CasePermission.READ_IDENTITY, case)
-    shown: set[str] = set()
+    shown: set[str] = set()  # each part adds the identifying fields it showed
 
     narrative = None
     if identity and ShareableField.NARRATIVE in sections and case.narrative:
         narrative = case.narrative
         shown.add("narrative")
+    notes = _notes_out(case, identity, shown) if ShareableField.NOTES in sections else None
+    # The consent records are for those who may refer the case (the owning agency's case workers).
+    consents = None
+    if can(user, CasePermission.REFER, case):
+        consents = [_consent(c) for c in ConsentRecord.objects.filter(case=case).order_by("recorded_at")]
+    detail = {
+        **_summary(case),
+        "visible_sections": sorted(sections),
+        "identity_visible": identity,
+        "narrative": narrative,
+        "persons": _persons_out(case, sections, identity, shown),
+        # Free text (reasons, notes) travels with the "notes" section and needs an identity role, as on the page.
+        "transitions": _transitions_out(case, identity and ShareableField.NOTES in sections, shown),
+        "notes": notes,
+        "referrals": _referrals_out(user, case, identity, shown),
+        "consents": consents,
+    }
+    if shown:
+        audit.record_read(user, CaseAudit.VIEW_IDENTITY, case, sorted(shown))
+    return detail
 
+
+def _persons_out(case: Case, sections: Any, identity: bool, shown: set[str]) -> list[dict[str, Any]]:
     persons = []
     for person in Person.objects.filter(case=case).order_by("role", "created_at"):
         visible = identity and PERSON_SECTIONS.get(person.role) in sections
@@ -387,9 +408,10 @@ def _case_detail(user: Any, case: Case) -> dict[str, Any]:
                 if value:
                     shown.add(f"person.{field}")
         persons.append(entry)
+    return persons
 
-    # Free text (reasons, notes) travels with the "notes" section and needs an identity role, as on the page.
-    reasons_visible = identity and ShareableField.NOTES in sections
+
+def _transitions_out(case: Case, reasons_visible: bool, shown: set[str]) -> list[dict[str, Any]]:
     transitions = []
     for t in Transition.objects.filter(case=case).select_related("actor").order_by("at", "created_at"):
         reason = (t.reason or None) if reasons_visible else None
@@ -405,24 +427,28 @@ def _case_detail(user: Any, case: Case) -> dict[str, Any]:
                 "reason": reason,
             }
         )
+    return transitions
 
-    notes = None
-    if ShareableField.NOTES in sections:
-        notes = []
-        for note in CaseNote.objects.filter(case=case).select_related("author").order_by("created_at"):
-            text = (note.text or None) if identity else None
-            if text:
-                shown.add("note.text")
-            notes.append(
-                {
-                    "id": note.pk,
-                    "created_at": note.created_at,
-                    "author": note.author.get_username() if note.author_id else None,
-                    "text": text,
-                }
-            )
 
-    # The owning agency sees every referral of its case; a receiving agency only those made to it.
+def _notes_out(case: Case, identity: bool, shown: set[str]) -> list[dict[str, Any]]:
+    notes = []
+    for note in CaseNote.objects.filter(case=case).select_related("author").order_by("created_at"):
+        text = (note.text or None) if identity else None
+        if text:
+            shown.add("note.text")
+        notes.append(
+            {
+                "id": note.pk,
+                "created_at": note.created_at,
+                "author": note.author.get_username() if note.author_id else None,
+                "text": text,
+            }
+        )
+    return notes
+
+
+def _referrals_out(user: Any, case: Case, identity: bool, shown: set[str]) -> list[dict[str, Any]]:
+    """The owning agency sees every referral of its case; a receiving agency only those made to it."""
     referral_qs = Referral.objects.filter(case=case).select_related(
         "case", "from_agency", "to_agency", "consent"
     )
@@ -431,25 +457,7 @@ def _case_detail(user: Any, case: Case) -> dict[str, Any]:
     referrals = [_referral(r, show_reason=identity) for r in referral_qs.order_by("created_at")]
     if identity and any(r["reason"] or r["decision_reason"] for r in referrals):
         shown.add("referral.reason")
-
-    # The consent records are for those who may refer the case (the owning agency's case workers).
-    consents = None
-    if can(user, CasePermission.REFER, case):
-        consents = [_consent(c) for c in ConsentRecord.objects.filter(case=case).order_by("recorded_at")]
-
-    if shown:
-        audit.record_read(user, CaseAudit.VIEW_IDENTITY, case, sorted(shown))
-    return {
-        **_summary(case),
-        "visible_sections": sorted(sections),
-        "identity_visible": identity,
-        "narrative": narrative,
-        "persons": persons,
-        "transitions": transitions,
-        "notes": notes,
-        "referrals": referrals,
-        "consents": consents,
-    }
+    return referrals
 
 
 @router.get("/cases/{reference}", response={200: CaseOut, **CASE_ERRORS}, summary="Read one case")
@@ -513,35 +521,32 @@ def create_referral(request: HttpRequest, reference: str, payload: ReferralIn) -
             % {"code": payload.to_agency}
         )
     given = payload.consent
-    with transaction.atomic():
-        if given is None:
-            consent = ConsentRecord.objects.filter(pk=payload.consent_id, case=case).first()
-            if consent is None:
-                raise DjangoValidationError(
-                    _(
-                        "This case has no consent record with that id; GET /api/v1/cases/%(reference)s lists them."
-                    )
-                    % {"reference": case.reference}
-                )
-        else:
-            consent = actions.record_consent(
-                user,
-                case,
-                purpose=given.purpose,
-                child_consent=given.child_consent,
-                caregiver_consent=given.caregiver_consent,
-                legal_basis=given.legal_basis,
-                justification=given.justification,
+    consent = None
+    if given is None:
+        consent = ConsentRecord.objects.filter(pk=payload.consent_id, case=case).first()
+        if consent is None:
+            raise DjangoValidationError(
+                _("This case has no consent record with that id; GET /api/v1/cases/%(reference)s lists them.")
+                % {"reference": case.reference}
             )
-        referral = actions.refer_case(
-            user,
-            case,
-            to_agency,
-            reason=payload.reason,
-            consent=consent,
-            shared_fields=list(dict.fromkeys(payload.shared_fields)),
-            urgency=payload.urgency,
-        )
+    referral = actions.refer_with_consent(
+        user,
+        case,
+        to_agency,
+        reason=payload.reason,
+        consent=consent,
+        new_consent=None
+        if given is None
+        else {
+            "purpose": given.purpose,
+            "child_consent": given.child_consent,
+            "caregiver_consent": given.caregiver_consent,
+            "legal_basis": given.legal_basis,
+            "justification": given.justification,
+        },
+        shared_fields=list(dict.fromkeys(payload.shared_fields)),
+        urgency=payload.urgency,
+    )
     referral = Referral.objects.select_related("case", "from_agency", "to_agency", "consent").get(
         pk=referral.pk
     )
@@ -562,18 +567,6 @@ class ReferralFilters(Schema):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
-def _in_scope_cases(user: Any) -> QuerySet[Case]:
-    """Cases inside the user's geographic scope (mirrors core.policy.in_scope)."""
-    level, province, district = user.effective_scope()
-    if level == "national":
-        return Case.objects.all()
-    if level == "province" and province is not None:
-        return Case.objects.filter(province_id=province)
-    if level == "district" and district is not None:
-        return Case.objects.filter(district_id=district)
-    return Case.objects.none()
-
-
 @router.get(
     "/referrals",
     response={200: ReferralPageOut, **COMMON_ERRORS},
@@ -583,7 +576,7 @@ def list_referrals(request: HttpRequest, filters: Query[ReferralFilters]) -> dic
     user = _user(request)
     _require_case_work(user)
     qs = Referral.objects.select_related("case", "from_agency", "to_agency", "consent").filter(
-        case__in=_in_scope_cases(user)
+        case__in=Case.objects.filter(scope_q(user))
     )
     if filters.direction == "incoming":
         qs = qs.filter(to_agency_id=user.agency_id)

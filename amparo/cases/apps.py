@@ -14,13 +14,14 @@ class CasesConfig(AppConfig):
         )
         from amparo.cases.history import case_history
         from amparo.cases.timeline import register_timeline_source
-        from amparo.cases.views.core import home_links
+        from amparo.cases.views.core import case_list_link, home_links
         from amparo.core.views import register_home_links
 
         register_timeline_source(case_history)
+        register_home_links(case_list_link, first=True)
         register_home_links(home_links)
 
-        # Justice, interviews, preservation requests and relations (helper "justice"): timeline sources,
+        # Justice, interviews, preservation requests and relations: timeline sources,
         # the preservation reminder job (registered on import) and the case-page panels.
         from amparo.cases import preservation  # noqa: F401
         from amparo.cases.justice import justice_history
@@ -31,7 +32,7 @@ class CasesConfig(AppConfig):
         register_timeline_source(justice_history)
         register_timeline_source(relations_history)
 
-        # Service directory, service referrals and the rights package (helper "services"): case-page panels
+        # Service directory, service referrals and the rights package: case-page panels
         # and timeline sources (registered when the views modules are imported).
         from amparo.cases.views import rights as _rights_views  # noqa: F401
         from amparo.cases.views import services as _services_views  # noqa: F401

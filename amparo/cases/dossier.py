@@ -142,7 +142,6 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
     """(PDF bytes, names of the sections included). No access check and no audit: see `export_dossier`."""
     now = now or timezone.now()
     sections = visible_sections(user, case)
-    included = ["facts", "persons", "transitions", "referrals"]
     local = timezone.localtime(now, MAPUTO)
     mark = _("Exported by %(user)s on %(time)s (Maputo time)") % {
         "user": user.get_username(),
@@ -153,7 +152,19 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.para(_("Case dossier %(reference)s") % {"reference": case.reference}, 15, "B", height=8)
+    included = ["facts", "persons", "transitions", "referrals"]
+    for write in _SECTION_WRITERS:
+        included.extend(write(pdf, user, case, sections))
+    included.extend(_registered_sections(pdf, user, case, sections))
+    return bytes(pdf.output()), included
 
+
+# Each writer adds one part of the dossier, in order, and returns the names of the sections it included
+# beyond the four every dossier has (facts, persons, transitions, referrals).
+SectionWriter = Callable[["_Dossier", Any, Case, Any], list[str]]  # (pdf, user, case, visible sections)
+
+
+def _the_case(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
     pdf.heading(_("The case"))
     pdf.facts(
         [
@@ -182,15 +193,17 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
             9,
             "B",
         )
+    if ShareableField.NARRATIVE not in sections:
+        return []
+    pdf.heading(_("What happened"))
+    if case.narrative:
+        pdf.para(case.narrative, 9)
+    else:
+        pdf.empty(_("No narrative recorded."))
+    return ["narrative"]
 
-    if ShareableField.NARRATIVE in sections:
-        included.append("narrative")
-        pdf.heading(_("What happened"))
-        if case.narrative:
-            pdf.para(case.narrative, 9)
-        else:
-            pdf.empty(_("No narrative recorded."))
 
+def _people(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
     pdf.heading(_("People"))
     persons = list(case.persons.all())
     shown_identity = False
@@ -201,24 +214,20 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
         if person.relationship:
             bits.append(person.get_relationship_display())
         pdf.para(" · ".join(str(b) for b in bits), 9, "B")
-        section = IDENTITY_SECTION.get(person.role)
-        if section in sections:
-            identity = [
-                (_("Name"), person.name),
-                (_("Phone"), person.phone),
-                (_("Address"), person.address),
-            ]
-            identity = [(label, value) for label, value in identity if value]
-            if identity:
-                shown_identity = True
-                pdf.facts(identity)
-        else:
+        if IDENTITY_SECTION.get(person.role) not in sections:
             pdf.empty(_("Identity not shared with your agency."))
+            continue
+        identity = [(_("Name"), person.name), (_("Phone"), person.phone), (_("Address"), person.address)]
+        identity = [(label, value) for label, value in identity if value]
+        if identity:
+            shown_identity = True
+            pdf.facts(identity)
     if not persons:
         pdf.empty(_("No person recorded."))
-    if shown_identity:
-        included.append("persons.identity")
+    return ["persons.identity"] if shown_identity else []
 
+
+def _status_history(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
     notes_shared = ShareableField.NOTES in sections
     pdf.heading(_("Status history"))
     transitions = list(case.transitions.select_related("actor"))
@@ -236,7 +245,11 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
         pdf.para(line, 9)
     if not transitions:
         pdf.empty(_("The status has not changed since the case was received."))
+    return []
 
+
+def _referrals(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
+    notes_shared = ShareableField.NOTES in sections
     pdf.heading(_("Referrals between agencies"))
     referrals = case.referrals.select_related("from_agency", "to_agency")
     if case.owning_agency_id != user.agency_id:
@@ -254,69 +267,98 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
         pdf.para(line, 9)
     if not referrals:
         pdf.empty(_("No referral."))
+    return []
 
-    if ShareableField.JUSTICE in sections:
-        included.append("justice")
-        pdf.heading(_("Justice record"))
-        events = list(case.justice_events.select_related("recorded_by"))
-        for event in events:
-            pdf.para(f"{_when(event.occurred_at)}: {event_summary(event)}", 9, "B")
-            if event.details:
-                pdf.para(event.details, 9)
-        if not events:
-            pdf.empty(_("No justice event recorded."))
 
-    if ShareableField.INTERVIEWS in sections:
-        included.append("interviews")
-        pdf.heading(_("Interviews of the child"))
-        interviews = list(case.interviews.select_related("interviewer"))
-        for i in interviews:
-            who = i.interviewer.get_username() if i.interviewer else i.interviewer_name
-            pdf.para(_("%(when)s, by %(who)s") % {"when": _when(i.occurred_at), "who": who}, 9, "B")
-            facts = [
-                (_("Interviewer trained"), _("yes") if i.interviewer_trained else _("no")),
-                (
-                    _("Support person"),
-                    (i.support_person_role or _("yes")) if i.support_person_present else _("no"),
-                ),
-                (_("Recorded"), (i.recording_reference or _("yes")) if i.recorded else _("no")),
-                (_("Place"), i.place),
-                (_("Purpose"), i.purpose),
-            ]
-            pdf.facts(facts)
-            if i.notes:
-                pdf.para(i.notes, 9)
-        if not interviews:
-            pdf.empty(_("No interview recorded."))
+def _justice(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
+    if ShareableField.JUSTICE not in sections:
+        return []
+    pdf.heading(_("Justice record"))
+    events = list(case.justice_events.select_related("recorded_by"))
+    for event in events:
+        pdf.para(f"{_when(event.occurred_at)}: {event_summary(event)}", 9, "B")
+        if event.details:
+            pdf.para(event.details, 9)
+    if not events:
+        pdf.empty(_("No justice event recorded."))
+    return ["justice"]
 
-    if ShareableField.SERVICES in sections:
-        included.append("services")
-        pdf.heading(_("Service referrals"))
-        services = list(case.service_referrals.select_related("service"))
-        for s in services:
-            line = _("%(when)s: %(service)s (%(outcome)s)") % {
-                "when": _when(s.referred_at),
-                "service": s.service.name,
-                "outcome": s.get_outcome_display(),
-            }
-            pdf.para(line, 9)
-        if not services:
-            pdf.empty(_("No service referral."))
 
-    if notes_shared:
-        included.append("notes")
-        pdf.heading(_("Notes"))
-        notes = list(case.notes.select_related("author"))
-        for note in notes:
-            pdf.para(
-                _("%(when)s, by %(who)s") % {"when": _when(note.created_at), "who": _name(note.author)},
-                9,
-                "B",
-            )
-            pdf.para(note.text, 9)
-        if not notes:
-            pdf.empty(_("No note."))
+def _interviews(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
+    if ShareableField.INTERVIEWS not in sections:
+        return []
+    pdf.heading(_("Interviews of the child"))
+    interviews = list(case.interviews.select_related("interviewer"))
+    for i in interviews:
+        who = i.interviewer.get_username() if i.interviewer else i.interviewer_name
+        pdf.para(_("%(when)s, by %(who)s") % {"when": _when(i.occurred_at), "who": who}, 9, "B")
+        facts = [
+            (_("Interviewer trained"), _("yes") if i.interviewer_trained else _("no")),
+            (
+                _("Support person"),
+                (i.support_person_role or _("yes")) if i.support_person_present else _("no"),
+            ),
+            (_("Recorded"), (i.recording_reference or _("yes")) if i.recorded else _("no")),
+            (_("Place"), i.place),
+            (_("Purpose"), i.purpose),
+        ]
+        pdf.facts(facts)
+        if i.notes:
+            pdf.para(i.notes, 9)
+    if not interviews:
+        pdf.empty(_("No interview recorded."))
+    return ["interviews"]
 
+
+def _services(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
+    if ShareableField.SERVICES not in sections:
+        return []
+    pdf.heading(_("Service referrals"))
+    services = list(case.service_referrals.select_related("service"))
+    for s in services:
+        line = _("%(when)s: %(service)s (%(outcome)s)") % {
+            "when": _when(s.referred_at),
+            "service": s.service.name,
+            "outcome": s.get_outcome_display(),
+        }
+        pdf.para(line, 9)
+    if not services:
+        pdf.empty(_("No service referral."))
+    return ["services"]
+
+
+def _notes(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
+    if ShareableField.NOTES not in sections:
+        return []
+    pdf.heading(_("Notes"))
+    notes = list(case.notes.select_related("author"))
+    for note in notes:
+        pdf.para(
+            _("%(when)s, by %(who)s") % {"when": _when(note.created_at), "who": _name(note.author)},
+            9,
+            "B",
+        )
+        pdf.para(note.text, 9)
+    if not notes:
+        pdf.empty(_("No note."))
+    return ["notes"]
+
+
+_SECTION_WRITERS: tuple[SectionWriter, ...] = (
+    _the_case,
+    _people,
+    _status_history,
+    _referrals,
+    _justice,
+    _interviews,
+    _services,
+    _notes,
+)
+
+
+def _registered_sections(pdf: _Dossier, user: Any, case: Case, sections: Any) -> list[str]:
+    """The sections other apps add (`register_dossier_section`: the evidence's hashes)."""
+    included = []
     for source in _sources:
         section = source(user, case, sections)
         if section is None:
@@ -327,8 +369,7 @@ def build_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> tupl
             pdf.lines(section.lines, section.monospace)
         else:
             pdf.empty(_("Nothing recorded."))
-
-    return bytes(pdf.output()), included
+    return included
 
 
 def export_dossier(user: Any, case: Case, now: dt.datetime | None = None) -> bytes:

@@ -1,4 +1,4 @@
-"""Forms of the case pages. They check shape only; the workflow rules live in
+"""Forms of the case pages (case work, justice work, links and merges). They check shape only; the workflow rules live in
 amparo.cases.workflow and are enforced by amparo.cases.actions.transition_case."""
 
 from __future__ import annotations
@@ -6,9 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from amparo.cases.models import ConsentAnswer, LegalBasis, Priority, ShareableField
+from amparo.cases.actions.justice import ANSWER_STATUSES
+from amparo.cases.models import (
+    Case,
+    ConsentAnswer,
+    JusticeEventKind,
+    LegalBasis,
+    PersonRole,
+    PreservationKind,
+    PreservationStatus,
+    Priority,
+    RelationReason,
+    ServiceProvider,
+    ShareableField,
+    Verdict,
+)
 from amparo.cases.workflow import Outcome, Status
 from amparo.core.models import Agency, User
 
@@ -129,3 +144,137 @@ class DecideForm(forms.Form):
 
 class RevokeForm(forms.Form):
     reason = forms.CharField(label=_("Reason for revoking"), max_length=2000, required=False)
+
+
+# --- Justice work: events, interviews, preservation requests and their answers --------------------------
+
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class _PanelForm(forms.Form):
+    """A form shown in a panel of the case page: its ids carry the panel's prefix, so that no two forms
+    of the page share an id (labels point at the right field)."""
+
+    id_prefix = "form"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class JusticeEventForm(_PanelForm):
+    id_prefix = "justice"
+    kind = forms.ChoiceField(label=_("Event"), choices=JusticeEventKind.choices)
+    occurred_at = forms.DateTimeField(label=_("Date and time"), widget=DATETIME)
+    court_case_number = forms.CharField(label=_("Court case number"), max_length=64, required=False)
+    court_name = forms.CharField(label=_("Court"), max_length=200, required=False)
+    verdict = forms.ChoiceField(
+        label=_("Verdict"),
+        choices=[("", _("No verdict (not a verdict event)")), *Verdict.choices[1:]],
+        required=False,
+    )
+    sentence = forms.CharField(label=_("Sentence"), max_length=300, required=False)
+    amount_mzn = forms.DecimalField(
+        label=_("Amount (MZN), compensation only"), max_digits=14, decimal_places=2, required=False
+    )
+    details = forms.CharField(
+        label=_("Details"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def limit_to(self, kinds: list[str]) -> None:
+        self.fields["kind"].choices = [(k, JusticeEventKind(k).label) for k in kinds]
+
+
+class InterviewForm(_PanelForm):
+    id_prefix = "interview"
+    person = forms.ChoiceField(label=_("Child"), required=False)
+    occurred_at = forms.DateTimeField(label=_("Date and time"), widget=DATETIME)
+    by_me = forms.BooleanField(label=_("I interviewed the child"), required=False)
+    interviewer_name = forms.CharField(label=_("Interviewer (if not you)"), max_length=200, required=False)
+    interviewer_trained = forms.BooleanField(
+        label=_("The interviewer is trained in interviewing children"), required=False
+    )
+    support_person_present = forms.BooleanField(label=_("A support person was present"), required=False)
+    support_person_role = forms.CharField(
+        label=_("Support person (role, not name)"), max_length=100, required=False
+    )
+    recorded = forms.BooleanField(label=_("The interview was recorded (audio or video)"), required=False)
+    recording_reference = forms.CharField(
+        label=_("Where the recording is kept"), max_length=200, required=False
+    )
+    place = forms.CharField(label=_("Place"), max_length=200, required=False)
+    purpose = forms.CharField(label=_("Purpose"), max_length=200, required=False)
+    notes = forms.CharField(
+        label=_("Notes"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    confirm_repeat = forms.BooleanField(
+        label=_("I confirm that another interview of this child is necessary"), required=False
+    )
+
+    def __init__(self, *args: Any, case: Case, show_identity: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.children = {str(p.pk): p for p in case.persons.filter(role=PersonRole.VICTIM)}
+        choices = [("", _("Not named"))]
+        for number, (pk, person) in enumerate(self.children.items(), start=1):
+            label = gettext("Child %(number)s (%(age)s, %(sex)s)") % {
+                "number": number,
+                "age": person.get_age_band_display(),
+                "sex": person.get_sex_display(),
+            }
+            if show_identity and person.name:
+                label = f"{label}: {person.name}"
+            choices.append((pk, label))
+        self.fields["person"].choices = choices
+
+
+class PreservationForm(_PanelForm):
+    id_prefix = "preservation"
+    provider = forms.ModelChoiceField(
+        label=_("Service provider"), queryset=ServiceProvider.objects.filter(active=True)
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=PreservationKind.choices)
+    identifiers = forms.CharField(
+        label=_("Identifiers (one per line: phone numbers, accounts, links, IP addresses)"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    date_from = forms.DateField(label=_("From"), widget=DATE)
+    date_to = forms.DateField(label=_("To"), widget=DATE)
+    legal_basis = forms.CharField(
+        label=_("Legal basis"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class AnswerForm(_PanelForm):
+    id_prefix = "answer"
+    status = forms.ChoiceField(
+        label=_("Answer"),
+        choices=[(s, PreservationStatus(s).label) for s in PreservationStatus.values if s in ANSWER_STATUSES],
+    )
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+
+# --- Links and merges between cases ---------------------------------------------------------------------
+
+
+class LinkForm(forms.Form):
+    other = forms.CharField(label=_("Reference of the other case"), max_length=16)
+    reason = forms.ChoiceField(label=_("Connection"), choices=RelationReason.choices)
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False)
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(label=_("Reference of the case to merge this one into"), max_length=16)
+    confirm = forms.BooleanField(
+        label=_(
+            "I confirm that this case is a duplicate. It will be hidden from case lists and show a link "
+            "to the other case; nothing is deleted and the merge can be undone."
+        ),
+        required=False,
+    )

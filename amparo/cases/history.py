@@ -48,13 +48,27 @@ def consent_summary(consent: Any) -> str:
 def case_history(user: Any, case: Case, sections: frozenset[str]) -> Iterator[Entry]:
     owner = getattr(user, "agency_id", None) == case.owning_agency_id
     free_text = ShareableField.NOTES in sections
-
     yield Entry(
         at=case.received_at,
         kind="received",
         title=_("Case received (%(channel)s).") % {"channel": _label(Channel, case.channel)},
     )
+    yield from _transitions(case, free_text)
+    if free_text:
+        yield from _notes(case)
+    referrals = case.referrals.select_related("from_agency", "to_agency", "created_by", "consent")
+    if not owner:
+        referrals = referrals.filter(to_agency_id=getattr(user, "agency_id", None))
+    referrals = list(referrals)
+    yield from _referrals(referrals)
+    yield from _referral_decisions(referrals)
+    consents = case.consents.select_related("recorded_by")
+    if not owner:
+        consents = consents.filter(pk__in=[r.consent_id for r in referrals if r.consent_id])
+    yield from _consents(consents)
 
+
+def _transitions(case: Case, free_text: bool) -> Iterator[Entry]:
     for t in case.transitions.select_related("actor"):
         title = _("Status: %(from)s → %(to)s") % {
             "from": _label(Status, t.from_status),
@@ -71,21 +85,20 @@ def case_history(user: Any, case: Case, sections: frozenset[str]) -> Iterator[En
             identifying=True,
         )
 
-    if free_text:
-        for note in case.notes.select_related("author"):
-            yield Entry(
-                at=note.created_at,
-                kind="note",
-                title=_("Note"),
-                detail=note.text,
-                actor=_username(note.author),
-                identifying=True,
-            )
 
-    referrals = case.referrals.select_related("from_agency", "to_agency", "created_by", "consent")
-    if not owner:
-        referrals = referrals.filter(to_agency_id=getattr(user, "agency_id", None))
-    referrals = list(referrals)
+def _notes(case: Case) -> Iterator[Entry]:
+    for note in case.notes.select_related("author"):
+        yield Entry(
+            at=note.created_at,
+            kind="note",
+            title=_("Note"),
+            detail=note.text,
+            actor=_username(note.author),
+            identifying=True,
+        )
+
+
+def _referrals(referrals: list[Any]) -> Iterator[Entry]:
     for r in referrals:
         shared = [_label(ShareableField, code) for code in r.shared_fields or ()]
         yield Entry(
@@ -107,6 +120,10 @@ def case_history(user: Any, case: Case, sections: frozenset[str]) -> Iterator[En
             actor=_username(r.created_by),
             identifying=True,
         )
+
+
+def _referral_decisions(referrals: list[Any]) -> Iterator[Entry]:
+    """Acceptances, refusals and revocations, from the audit log (a referral keeps only its latest)."""
     decisions = AuditEntry.objects.filter(
         object_type="cases.referral",
         object_id__in=[str(r.pk) for r in referrals],
@@ -116,14 +133,14 @@ def case_history(user: Any, case: Case, sections: frozenset[str]) -> Iterator[En
     last_decision = {}
     for entry in decisions:
         last_decision[entry.object_id] = entry.pk
+    titles = {
+        "accepted": _("%(agency)s accepted the referral."),
+        "declined": _("%(agency)s declined the referral."),
+        "revoked": _("%(agency)s revoked the referral."),
+    }
     for entry in decisions:
         r = by_id[entry.object_id]
         kind, status = DECISIONS[entry.action]
-        titles = {
-            "accepted": _("%(agency)s accepted the referral."),
-            "declined": _("%(agency)s declined the referral."),
-            "revoked": _("%(agency)s revoked the referral."),
-        }
         agency = r.from_agency if status == "revoked" else r.to_agency
         # The stored reason belongs to the latest decision on the referral.
         latest = last_decision[entry.object_id] == entry.pk and r.status == status
@@ -136,9 +153,8 @@ def case_history(user: Any, case: Case, sections: frozenset[str]) -> Iterator[En
             identifying=True,
         )
 
-    consents = case.consents.select_related("recorded_by")
-    if not owner:
-        consents = consents.filter(pk__in=[r.consent_id for r in referrals if r.consent_id])
+
+def _consents(consents: Any) -> Iterator[Entry]:
     for consent in consents:
         yield Entry(
             at=consent.recorded_at,

@@ -28,23 +28,9 @@ from amparo.core import audit
 from amparo.core.policy import can
 from amparo.core.roles import Role
 from amparo.lib.env import env_str
+from amparo.lib.pdftext import latin1
 
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
-
-_REPLACEMENTS = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u00a0": " ",
-        "\u2192": "->",
-        "\u00b7": "-",
-    }
-)
 
 
 def font_dir() -> str:
@@ -76,7 +62,7 @@ class AmparoPDF(FPDF):
         text = str(text)
         if self.unicode:
             return text
-        return text.translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+        return latin1(text)
 
     def exact(self, text: Any) -> str:
         """Identifiers: never altered; without DejaVu, characters outside latin-1 become %-escapes."""
@@ -136,7 +122,6 @@ def _signatory(user: Any) -> tuple[str, str]:
 def render_preservation_letter(request: PreservationRequest, today: dt.date | None = None) -> bytes:
     """The letter's PDF bytes (no access check, no audit: see `preservation_letter`)."""
     today = today or timezone.localdate()
-    provider = request.provider
     case = request.case
     requester = request.created_by
     agency = requester.agency if requester is not None and requester.agency_id else case.owning_agency
@@ -146,7 +131,16 @@ def render_preservation_letter(request: PreservationRequest, today: dt.date | No
         if preserve
         else "Pedido de divulgação de dados informáticos"
     )
+    pdf = _letter_pdf(request, subject)
+    _letterhead(pdf, request, agency, today)
+    _addressee(pdf, request.provider)
+    _request_body(pdf, request, agency, subject, preserve)
+    _signature(pdf, requester, agency)
+    return bytes(pdf.output())
 
+
+def _letter_pdf(request: PreservationRequest, subject: str) -> AmparoPDF:
+    """A new letter with its first page: every page is marked confidential and numbered in the footer."""
     pdf = AmparoPDF()
     pdf.set_title(pdf.safe(f"{subject} - {request.number}"))
     pdf.alias_nb_pages()
@@ -165,17 +159,22 @@ def render_preservation_letter(request: PreservationRequest, today: dt.date | No
 
     pdf.footer = footer  # type: ignore[method-assign]
     pdf.add_page()
+    return pdf
 
+
+def _letterhead(pdf: AmparoPDF, request: PreservationRequest, agency: Any, today: dt.date) -> None:
     pdf.font(8, "B")
     pdf.cell(0, 5, "CONFIDENCIAL", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.para("República de Moçambique", 10, "B")
     pdf.para(agency.name, 11, "B")
     pdf.ln(4)
     pdf.para(f"Ofício n.º {request.number}", 10, "B")
-    pdf.para(f"Referência do processo no Amparo: {case.reference}", 9)
+    pdf.para(f"Referência do processo no Amparo: {request.case.reference}", 9)
     pdf.para(f"Data: {data_por_extenso(today)}", 9)
     pdf.ln(4)
 
+
+def _addressee(pdf: AmparoPDF, provider: Any) -> None:
     pdf.para("Destinatário:", 9, "B")
     pdf.para(provider.legal_name or provider.name, 10)
     if provider.legal_name and provider.legal_name != provider.name:
@@ -190,6 +189,11 @@ def render_preservation_letter(request: PreservationRequest, today: dt.date | No
         pdf.para(f"Portal para autoridades: {provider.portal}", 9)
     pdf.ln(4)
 
+
+def _request_body(
+    pdf: AmparoPDF, request: PreservationRequest, agency: Any, subject: str, preserve: bool
+) -> None:
+    """What is asked, on what legal basis, for which identifiers and period, and by when."""
     pdf.para(f"Assunto: {subject}", 10, "B")
     pdf.ln(2)
     pdf.para("Exmos. Senhores,", 10)
@@ -225,7 +229,7 @@ def render_preservation_letter(request: PreservationRequest, today: dt.date | No
         pdf.para(f"Prazo de resposta: até {data_por_extenso(request.deadline)}.", 10, "B")
     else:
         pdf.para(
-            f"Prazo de resposta: {provider.response_days} dias a contar da data de envio deste ofício.",
+            f"Prazo de resposta: {request.provider.response_days} dias a contar da data de envio deste ofício.",
             10,
             "B",
         )
@@ -237,6 +241,9 @@ def render_preservation_letter(request: PreservationRequest, today: dt.date | No
     )
     pdf.para(f"Na resposta, queiram indicar a referência {request.number}.", 10)
     pdf.ln(4)
+
+
+def _signature(pdf: AmparoPDF, requester: Any, agency: Any) -> None:
     pdf.para("Com os melhores cumprimentos,", 10)
     pdf.ln(10)
     name, title = _signatory(requester)
@@ -245,7 +252,6 @@ def render_preservation_letter(request: PreservationRequest, today: dt.date | No
     if title:
         pdf.para(title, 9)
     pdf.para(agency.name, 9)
-    return bytes(pdf.output())
 
 
 def preservation_letter(user: Any, request: PreservationRequest) -> bytes:

@@ -35,7 +35,7 @@ class CaseAudit(StrEnum):
     REFERRAL_LIST = "cases:referral:list"
 
 
-# --- Justice, interviews, preservation requests, relations and the dossier (issue 4; helper "justice") ---
+# --- Justice, interviews, preservation requests, relations and the dossier ---
 
 
 class JusticePermission(StrEnum):
@@ -74,7 +74,7 @@ class JusticeAudit(StrEnum):
     DOSSIER_EXPORT = "cases:case:export_dossier"
 
 
-# --- The service directory, service referrals and the victim rights package (issue 4; helper "services") ---
+# --- The service directory, service referrals and the victim rights package ---
 
 
 class ServicePermission(StrEnum):

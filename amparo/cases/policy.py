@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from amparo.cases.models import Case, Referral, ReferralStatus
 from amparo.cases.permissions import CasePermission
-from amparo.core.policy import in_scope, is_staff_user, register
+from amparo.core.policy import in_scope, is_staff_user, register, scope_q
 from amparo.core.roles import CASE_ROLES, IDENTITY_ROLES, Role
 
 
@@ -115,20 +115,10 @@ def visible_cases(user: Any) -> QuerySet[Case]:
     referred = Referral.objects.filter(to_agency_id=user.agency_id, status=ReferralStatus.ACCEPTED).values(
         "case_id"
     )
-    qs = Case.objects.filter(Q(owning_agency_id=user.agency_id) | Q(id__in=referred))
-    # Mirror in_scope() exactly: a scope that names a level but no place grants nothing (filtering
-    # on a NULL province or district would list every case that has no place).
-    level, prov, dist = user.effective_scope()
-    if level == "national":
-        return qs
-    if level == "province" and prov is not None:
-        return qs.filter(province_id=prov)
-    if level == "district" and dist is not None:
-        return qs.filter(district_id=dist)
-    return Case.objects.none()
+    return Case.objects.filter(Q(owning_agency_id=user.agency_id) | Q(id__in=referred)).filter(scope_q(user))
 
 
-# --- Justice, interviews, preservation requests, relations and the dossier (issue 4; helper "justice") ---
+# --- Justice, interviews, preservation requests, relations and the dossier ---
 # Investigators (and prosecutors, who direct investigations) record investigation steps; prosecutors and
 # court officers record charges and court steps. Each needs the case's justice section (an agency holding
 # the case through a referral has it only when the referral shared it). Interviews are recorded by the
@@ -196,7 +186,7 @@ register(JusticePermission.MERGE_CASES, can_work_as_owner)
 register(JusticePermission.EXPORT_DOSSIER, can_read_identity)
 
 
-# --- The service directory, service referrals and the victim rights package (issue 4; helper "services") ---
+# --- The service directory, service referrals and the victim rights package ---
 # Any staff user may look up the directory (it holds no case data); system administrators maintain it.
 # Service referrals need the case's services section (an agency holding the case through a referral has it
 # only when the referral shared it). Anyone working on the case may give the rights package (print it,

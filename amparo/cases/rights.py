@@ -29,6 +29,7 @@ from amparo.cases.rights_content import content, content_language
 from amparo.cases.services import nearest_services
 from amparo.cases.timeline import Entry
 from amparo.lib import gsm
+from amparo.lib.pdftext import latin1
 
 MAX_SMS_PARTS = 3
 NEARBY_LIMIT = 3
@@ -153,25 +154,6 @@ def sms_text(package: RightsPackage, max_parts: int = MAX_SMS_PARTS) -> str:
 # ---------------------------------------------------------------------------
 # PDF
 
-_REPLACEMENTS = {
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u00a0": " ",
-}
-
-
-def _latin1(text: Any) -> str:
-    """Text fpdf2's core fonts can write (latin-1: Portuguese accents are kept)."""
-    text = str(text)
-    for bad, good in _REPLACEMENTS.items():
-        text = text.replace(bad, good)
-    return text.encode("latin-1", errors="replace").decode("latin-1")
-
 
 class _Leaflet(FPDF):
     def footer(self) -> None:
@@ -201,12 +183,12 @@ def render_pdf(package: RightsPackage) -> bytes:
 
     def heading(text: str, size: float) -> None:
         pdf.set_font("Helvetica", "B", size)
-        pdf.multi_cell(0, size * 0.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, size * 0.5, latin1(text), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
 
     def paragraph(text: str, style: str = "") -> None:
         pdf.set_font("Helvetica", style, body)
-        pdf.multi_cell(0, line, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, line, latin1(text), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
 
     heading(package.title, body + 5)
@@ -227,7 +209,7 @@ def render_pdf(package: RightsPackage) -> bytes:
             paragraph(service.line(package.free_label))
     paragraph(package.reference_note)
     pdf.set_font("Helvetica", "I", max(body - 3, 8))
-    pdf.multi_cell(0, line, _latin1(package.footer), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, line, latin1(package.footer), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

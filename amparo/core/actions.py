@@ -305,6 +305,13 @@ def confirm_totp_enrolment(user: User, device: Any, token: str) -> bool:
     return True
 
 
+def record_wrong_second_factor(user: User) -> None:
+    """A wrong TOTP code at sign-in. The password was right, so the entry names the account (by id, never
+    the username); the actor is the sign-in channel, since the user is not signed in yet."""
+    with transaction.atomic():
+        audit.record(audit.Actor(channel="web-two-factor"), CoreAudit.LOGIN_FAILED, user, ["otp_token"])
+
+
 def create_agency(actor: Any, **fields: Any) -> Agency:
     """Add an agency (or a clearly marked demo agency, is_demo=True)."""
     _require(actor, CorePermission.AGENCY_MANAGE)

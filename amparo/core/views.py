@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,10 +32,8 @@ from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from amparo.cases.permissions import CasePermission
-from amparo.core import audit, signin
-from amparo.core.actions import confirm_totp_enrolment, start_totp_enrolment
-from amparo.core.audit import CoreAudit
+from amparo.core import signin
+from amparo.core.actions import confirm_totp_enrolment, record_wrong_second_factor, start_totp_enrolment
 from amparo.core.forms import TOTPCodeForm
 from amparo.core.middleware import user_needs_second_factor
 from amparo.core.permissions import CorePermission
@@ -116,13 +113,7 @@ class LogoutView(auth_views.LogoutView):
 # ---------------------------------------------------------------------------
 # Two-factor sign-in (TOTP)
 #
-# Enrolment writes go through amparo.core.actions (start/confirm_totp_enrolment).
-
-
-def _record_wrong_code(user: Any) -> None:
-    """A wrong second factor: the password was right, so the account is named (by id, not username)."""
-    with transaction.atomic():
-        audit.record(audit.Actor(channel="web-two-factor"), CoreAudit.LOGIN_FAILED, user, ["otp_token"])
+# Enrolment writes and the record of a wrong code go through amparo.core.actions.
 
 
 def _throttled_for(device: TOTPDevice) -> int:
@@ -224,7 +215,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                         ),
                     )
                 return HttpResponseRedirect(next_url)
-            _record_wrong_code(user)
+            record_wrong_second_factor(user)
             form.add_error(
                 "code",
                 _(
@@ -259,15 +250,19 @@ class Ability:
 _home_links: list[Callable[[Any], list[Ability]]] = []
 
 
-def register_home_links(links: Callable[[Any], list[Ability]]) -> None:
-    if links not in _home_links:
-        _home_links.append(links)
+def register_home_links(links: Callable[[Any], list[Ability]], *, first: bool = False) -> None:
+    """`first`: the entries lead the page, before core's own (the case list is the daily work)."""
+    if links not in _home_links and links not in _leading_links:
+        (_leading_links if first else _home_links).append(links)
+
+
+_leading_links: list[Callable[[Any], list[Ability]]] = []
 
 
 def abilities_for(user: Any) -> list[Ability]:
     found: list[Ability] = []
-    if can(user, CasePermission.LIST):
-        found.append(Ability(gettext_lazy("Open the case list"), reverse("cases:list")))
+    for links in _leading_links:
+        found.extend(links(user))
     if can(user, CorePermission.USER_MANAGE) or can(user, CorePermission.AGENCY_MANAGE):
         found.append(Ability(gettext_lazy("Manage users and agencies"), reverse("admin:index")))
     if can(user, CorePermission.AUDIT_READ):

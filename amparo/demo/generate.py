@@ -26,7 +26,6 @@ from zoneinfo import ZoneInfo
 
 from amparo.cases.taxonomy import (
     KNOWN_RELATIONSHIPS,
-    Disclosure,
     Form,
     Mode,
     Platform,
@@ -36,6 +35,7 @@ from amparo.cases.taxonomy import (
 )
 from amparo.cases.workflow import Outcome, Status
 from amparo.core.roles import Role
+from amparo.demo import shares
 
 TZ = ZoneInfo("Africa/Maputo")
 DEFAULT_SEED = 2026
@@ -129,27 +129,7 @@ SUPERVISOR = {
 DECIDER = {SERNIC: "investigador", MGCAS: "assistente.social", PGR: "procurador", COURT: "oficial.tribunal"}
 
 
-# --- Weights ------------------------------------------------------------------------------------
-
-# 2017 census (INE), approximate population in thousands.
-PROVINCE_POPULATION: dict[str, int] = {
-    "MZ01": 2333,  # Cabo Delgado
-    "MZ02": 1447,  # Gaza
-    "MZ03": 1497,  # Inhambane
-    "MZ04": 1911,  # Manica
-    "MZ05": 2507,  # Maputo Província
-    "MZ06": 1101,  # Maputo Cidade
-    "MZ07": 6103,  # Nampula
-    "MZ08": 1811,  # Niassa
-    "MZ09": 2222,  # Sofala
-    "MZ10": 2649,  # Tete
-    "MZ11": 5111,  # Zambézia
-}
-# Share of a province's cases placed in the district of its capital (urban skew: reports and
-# internet use concentrate in towns); the rest is spread evenly over the other districts.
-CAPITAL_SHARE = 0.38
-
-CHANNELS = {"helpline": 40, "desk": 22, "web": 14, "sms": 10, "ussd": 9, "international": 5}
+# Who owns a report, by channel; the weights and words are in amparo.demo.shares.
 OWNER_BY_CHANNEL = {
     "helpline": HELPLINE,
     "desk": GAFMVV,
@@ -158,123 +138,6 @@ OWNER_BY_CHANNEL = {
     "ussd": HELPLINE,
     "international": SERNIC,
 }
-
-FORMS = {
-    Form.UNWANTED_EXPOSURE: 22,
-    Form.HARASSMENT: 18,
-    Form.GROOMING: 16,
-    Form.SEXTORTION: 12,
-    Form.NONCONSENSUAL_SHARING: 12,
-    Form.OFFER_FOR_IMAGES: 9,
-    Form.CSAM_PRODUCTION: 2.5,
-    Form.CSAM_DISTRIBUTION: 2.5,
-    Form.CSAM_POSSESSION: 1,
-    Form.LIVE_STREAMING: 1.5,
-    Form.TRAFFICKING: 1,
-    Form.OTHER: 1.5,
-}
-PLATFORMS = {
-    Platform.WHATSAPP: 30,
-    Platform.FACEBOOK: 22,
-    Platform.MESSENGER: 18,
-    Platform.INSTAGRAM: 8,
-    Platform.TIKTOK: 8,
-    Platform.TELEGRAM: 3,
-    Platform.PHONE_SMS: 3,
-    Platform.YOUTUBE: 2,
-    Platform.ONLINE_GAMES: 2,
-    Platform.SNAPCHAT: 1,
-    Platform.X: 1,
-    Platform.DATING_APPS: 1,
-    Platform.UNKNOWN: 1,
-}
-# How a platform reads in a narrative (fixed English, so that the plan does not depend on the locale).
-PLATFORM_TEXT = {
-    Platform.FACEBOOK: "Facebook",
-    Platform.MESSENGER: "Facebook Messenger",
-    Platform.WHATSAPP: "WhatsApp",
-    Platform.INSTAGRAM: "Instagram",
-    Platform.TIKTOK: "TikTok",
-    Platform.TELEGRAM: "Telegram",
-    Platform.YOUTUBE: "YouTube",
-    Platform.X: "X",
-    Platform.SNAPCHAT: "Snapchat",
-    Platform.ONLINE_GAMES: "an online game",
-    Platform.PHONE_SMS: "phone calls and SMS",
-    Platform.DATING_APPS: "a dating app",
-    Platform.OTHER: "another service",
-    Platform.UNKNOWN: "an unnamed service",
-}
-FORM_TEXT = {
-    Form.UNWANTED_EXPOSURE: "a child reported receiving unwanted inappropriate content on {where}",
-    Form.HARASSMENT: "a child reported unwanted messages on {where}",
-    Form.GROOMING: "a child reported that a contact on {where} tried to win their trust and asked them to keep the chats secret",
-    Form.SEXTORTION: "a child reported being threatened on {where} by someone demanding more from them",
-    Form.NONCONSENSUAL_SHARING: "a child reported that a private photo was shared without permission on {where}",
-    Form.OFFER_FOR_IMAGES: "a child reported being offered airtime or money for photos on {where}",
-    Form.CSAM_PRODUCTION: "a report of suspected abusive material involving a child on {where}, passed for specialist review",
-    Form.CSAM_DISTRIBUTION: "a report of suspected abusive material being passed around on {where}, passed for specialist review",
-    Form.CSAM_POSSESSION: "a report that someone may hold abusive material, mentioning {where}, passed for specialist review",
-    Form.LIVE_STREAMING: "a report of a suspected live-stream request made to a child on {where}, passed for specialist review",
-    Form.TRAFFICKING: "a child reported a suspicious offer of work or travel received on {where}",
-    Form.OTHER: "a child reported feeling unsafe because of contact on {where}",
-}
-REPORTER_TEXT = {
-    "self": "The child made the report.",
-    "caregiver": "A caregiver made the report.",
-    "teacher": "A teacher made the report.",
-    "relative": "A relative made the report.",
-    "neighbour": "A neighbour made the report.",
-    "anonymous": "The report was anonymous.",
-    "international": "The report came from a partner organisation abroad.",
-}
-
-KNOWN = {
-    Relationship.FRIEND_PEER: 30,
-    Relationship.ACQUAINTANCE: 25,
-    Relationship.INTIMATE_PARTNER: 20,
-    Relationship.FAMILY: 15,
-    Relationship.TEACHER_CAREGIVER: 10,
-}
-NOT_KNOWN = {Relationship.ONLINE_ONLY: 50, Relationship.STRANGER: 30, Relationship.UNKNOWN: 20}
-SHARE_KNOWN = 0.65
-SHARE_TOLD_NO_ONE = 0.30
-TOLD = {
-    Disclosure.FRIEND: 32,
-    Disclosure.CAREGIVER: 24,
-    Disclosure.SIBLING: 16,
-    Disclosure.TEACHER: 8,
-    Disclosure.HELPLINE: 8,
-    Disclosure.POLICE: 4,
-    Disclosure.SOCIAL_WORKER: 3,
-    Disclosure.OTHER: 5,
-}
-# Victims' ages: mostly 12–17, some 9–11, few younger; None = not recorded.
-AGES: dict[int | None, float] = {
-    5: 0.5, 6: 1, 7: 1.5, 8: 2,
-    9: 3.5, 10: 4.5, 11: 6,
-    12: 8, 13: 11, 14: 14, 15: 16, 16: 15, 17: 11,
-    None: 3,
-}  # fmt: skip
-VICTIM_SEX = {Sex.FEMALE: 58, Sex.MALE: 40, Sex.UNKNOWN: 2}
-REGIONAL_LANGUAGE = {"MZ01": "vmw", "MZ07": "vmw", "MZ08": "yao", "MZ11": "chw", "MZ02": "ts", "MZ05": "ts", "MZ06": "ts", "MZ03": "ts", "MZ04": "ndc", "MZ09": "ndc", "MZ10": "nyu"}  # fmt: skip
-
-FEMALE_NAMES = (
-    "Ana", "Maria", "Joana", "Fátima", "Gracinda", "Luísa", "Celeste", "Esperança", "Amélia", "Rosa",
-    "Isabel", "Teresa", "Helena", "Lurdes", "Albertina", "Felismina", "Zaida", "Anifa", "Amina", "Rabia",
-    "Cacilda", "Argentina", "Lídia", "Telma", "Nilza", "Sheila", "Yolanda", "Elisa", "Marta", "Olga",
-)  # fmt: skip
-MALE_NAMES = (
-    "João", "José", "Manuel", "António", "Carlos", "Armando", "Fernando", "Alberto", "Celso", "Ernesto",
-    "Abel", "Samuel", "Hélio", "Nelson", "Issufo", "Abdul", "Jacinto", "Tomás", "Domingos", "Felisberto",
-    "Zacarias", "Aurélio", "Sérgio", "Edson", "Cláudio", "Rafael", "Benedito", "Lourenço", "Inácio", "Mateus",
-)  # fmt: skip
-SURNAMES = (
-    "Cossa", "Sitoe", "Macuácua", "Nhantumbo", "Tembe", "Mabunda", "Langa", "Chauque", "Mucavele", "Matsinhe",
-    "Muianga", "Bila", "Nhaca", "Mussa", "Momade", "Abdula", "Ussene", "Amade", "Saíde", "Cumbe",
-    "Zandamela", "Chilaule", "Massingue", "Mutemba", "Timana", "Muchanga", "Macamo", "Dimande", "Fumo", "Chirindza",
-    "Namashulua", "Muhate", "Ernesto", "Jossefa", "Uamusse", "Chamusse", "Vilanculo", "Mavie", "Tivane", "Nhampossa",
-)  # fmt: skip
 
 
 # --- The plan ----------------------------------------------------------------------------------
@@ -377,15 +240,15 @@ class _Weighted:
         return self.values[bisect.bisect_right(self.cumulative, rng.random() * self.total)]
 
 
-_CHANNEL = _Weighted(CHANNELS)
-_FORM = _Weighted(FORMS)
-_PLATFORM = _Weighted(PLATFORMS)
-_KNOWN = _Weighted(KNOWN)
-_NOT_KNOWN = _Weighted(NOT_KNOWN)
-_TOLD = _Weighted(TOLD)
-_AGE = _Weighted(AGES)
-_SEX = _Weighted(VICTIM_SEX)
-_PROVINCE = _Weighted(PROVINCE_POPULATION)
+_CHANNEL = _Weighted(shares.CHANNELS)
+_FORM = _Weighted(shares.FORMS)
+_PLATFORM = _Weighted(shares.PLATFORMS)
+_KNOWN = _Weighted(shares.KNOWN)
+_NOT_KNOWN = _Weighted(shares.NOT_KNOWN)
+_TOLD = _Weighted(shares.TOLD)
+_AGE = _Weighted(shares.AGES)
+_SEX = _Weighted(shares.VICTIM_SEX)
+_PROVINCE = _Weighted(shares.PROVINCE_POPULATION)
 _HOUR = _Weighted(dict(enumerate([1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 7, 6, 5, 4, 3, 2])))
 _REPORTER = _Weighted({"caregiver": 55, "teacher": 15, "relative": 18, "neighbour": 12})
 
@@ -440,7 +303,7 @@ class _Places:
     def __init__(self, geography: Geography) -> None:
         self.capital: dict[str, str | None] = {}
         self.others: dict[str, list[str]] = {}
-        for province in sorted(PROVINCE_POPULATION):
+        for province in sorted(shares.PROVINCE_POPULATION):
             districts = sorted(geography.get(province, ()))
             self.capital[province] = next((code for code, is_capital in districts if is_capital), None)
             self.others[province] = [code for code, is_capital in districts if not is_capital]
@@ -448,19 +311,23 @@ class _Places:
     def draw(self, rng: random.Random) -> tuple[str, str | None]:
         province = _PROVINCE.draw(rng)
         capital, others = self.capital[province], self.others[province]
-        if capital and (not others or rng.random() < CAPITAL_SHARE):
+        if capital and (not others or rng.random() < shares.CAPITAL_SHARE):
             return province, capital
         return province, (rng.choice(others) if others else None)
 
 
 def _name(rng: random.Random, sex: str) -> str:
     first = rng.choice(
-        FEMALE_NAMES if sex == Sex.FEMALE else MALE_NAMES if sex == Sex.MALE else FEMALE_NAMES + MALE_NAMES
+        shares.FEMALE_NAMES
+        if sex == Sex.FEMALE
+        else shares.MALE_NAMES
+        if sex == Sex.MALE
+        else shares.FEMALE_NAMES + shares.MALE_NAMES
     )
     return (
-        f"{first} {rng.choice(SURNAMES)} {rng.choice(SURNAMES)}"
+        f"{first} {rng.choice(shares.SURNAMES)} {rng.choice(shares.SURNAMES)}"
         if rng.random() < 0.3
-        else f"{first} {rng.choice(SURNAMES)}"
+        else f"{first} {rng.choice(shares.SURNAMES)}"
     )
 
 
@@ -470,10 +337,41 @@ def _phone(rng: random.Random) -> str:
 
 
 def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, places: _Places) -> CaseSpec:
+    # Each step draws from `rng` in a fixed order: the same seed gives the same cases.
     channel = _CHANNEL.draw(rng)
-    owner = OWNER_BY_CHANNEL[channel]
+    owner, province, district = _place(rng, channel, places)
+    first_form, forms, platforms = _what_and_where(rng)
+    victim, self_report = _child(rng, channel, province, received_at)
+    offender, relationship, mode = _offender(rng, victim.age)
+    reporter_kind, reporter = _reporter(rng, channel, self_report, victim.language)
+    persons = [victim, offender] if reporter is None else [victim, offender, reporter]
+    flags, priority = _risk_and_priority(rng, relationship, forms)
+    incident_date, precision = _incident(rng, received_at)
+    where = shares.PLATFORM_TEXT[platforms[0]]
+    what, who = shares.FORM_TEXT[first_form].format(where=where), shares.REPORTER_TEXT[reporter_kind]
+    narrative = f"Synthetic demo case: {what}. {who}"
+    spec = CaseSpec(
+        channel=channel,
+        owner=owner,
+        received_at=received_at,
+        province=province,
+        district=district,
+        forms=tuple(forms),
+        platforms=tuple(platforms),
+        mode=mode,
+        priority=priority,
+        risk_flags=tuple(flags),
+        incident_date=incident_date,
+        incident_date_precision=precision,
+        narrative=narrative,
+        persons=tuple(persons),
+    )
+    return _with_steps(rng, spec, horizon)
 
-    # Where: desk reports always have a place; remote channels sometimes do not.
+
+def _place(rng: random.Random, channel: str, places: _Places) -> tuple[str, str | None, str | None]:
+    """The owning agency and where: desk reports always have a place; remote channels sometimes do not."""
+    owner = OWNER_BY_CHANNEL[channel]
     province: str | None
     district: str | None
     province, district = places.draw(rng)
@@ -486,7 +384,11 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
     if channel == "desk" and province == NAMPULA:
         owner = NAMPULA_DESK  # Nampula's walk-in reports go to its provincial desk (province-scoped)
 
-    # What and where online.
+    return owner, province, district
+
+
+def _what_and_where(rng: random.Random) -> tuple[str, list[str], list[str]]:
+    """The forms of abuse (the first one and a related one sometimes) and where online."""
     first_form = _FORM.draw(rng)
     forms = [first_form]
     if first_form in _RELATED_FORMS and rng.random() < 0.25:
@@ -497,7 +399,13 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         if second not in platforms and Platform.UNKNOWN not in (second, platforms[0]):
             platforms.append(second)
 
-    # The child.
+    return first_form, forms, platforms
+
+
+def _child(
+    rng: random.Random, channel: str, province: str | None, received_at: dt.datetime
+) -> tuple[PersonSpec, bool]:
+    """The child, and whether the child reported (then the child's phone may be known)."""
     age = _AGE.draw(rng)
     sex = _SEX.draw(rng)
     year = received_at.year
@@ -506,10 +414,10 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         channel
     ]
     self_report = channel in ("helpline", "sms", "ussd", "web") and (age or 0) >= 12 and rng.random() < 0.45
-    told = ("no_one",) if rng.random() < SHARE_TOLD_NO_ONE else _told(rng)
+    told = ("no_one",) if rng.random() < shares.SHARE_TOLD_NO_ONE else _told(rng)
     language = ""
     if channel in ("helpline", "desk"):
-        language = REGIONAL_LANGUAGE.get(province or "", "pt") if rng.random() < 0.25 else "pt"
+        language = shares.REGIONAL_LANGUAGE.get(province or "", "pt") if rng.random() < 0.25 else "pt"
     victim = PersonSpec(
         role="victim",
         name=_name(rng, sex) if rng.random() < named else "",
@@ -523,12 +431,16 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         disclosure=told,
     )
 
-    # The offender: about two thirds known to the child.
-    known = rng.random() < SHARE_KNOWN
+    return victim, self_report
+
+
+def _offender(rng: random.Random, child_age: int | None) -> tuple[PersonSpec, str, str]:
+    """The offender (about two thirds known to the child) and the mode of the abuse."""
+    known = rng.random() < shares.SHARE_KNOWN
     relationship = _KNOWN.draw(rng) if known else _NOT_KNOWN.draw(rng)
     offender = PersonSpec(
         role="offender",
-        age=_offender_age(rng, relationship, age),
+        age=_offender_age(rng, relationship, child_age),
         sex=Sex.MALE if rng.random() < 0.85 else (Sex.FEMALE if rng.random() < 0.6 else Sex.UNKNOWN),
         relationship=relationship,
         known_to_child=True
@@ -546,8 +458,13 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
     else:
         mode = Mode.ONLINE if rng.random() < 0.92 else Mode.UNKNOWN
 
-    # Who reported.
-    persons = [victim, offender]
+    return offender, relationship, mode
+
+
+def _reporter(
+    rng: random.Random, channel: str, self_report: bool, language: str
+) -> tuple[str, PersonSpec | None]:
+    """Who reported, and the reporter as a person of the case when it is an adult around the child."""
     if channel == "international":
         reporter_kind = "international"
     elif self_report:
@@ -556,21 +473,21 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
         reporter_kind = "anonymous"
     else:
         reporter_kind = _REPORTER.draw(rng)
-    if reporter_kind in ("caregiver", "teacher", "relative", "neighbour"):
-        reporter_sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
-        has_phone = channel in ("helpline", "sms", "ussd") or rng.random() < 0.5
-        persons.append(
-            PersonSpec(
-                role="caregiver" if reporter_kind == "caregiver" else "reporter",
-                name=_name(rng, reporter_sex) if rng.random() < 0.8 else "",
-                phone=_phone(rng) if has_phone and rng.random() < 0.8 else "",
-                sex=reporter_sex,
-                age=rng.randrange(25, 61),
-                language=language,
-            )
-        )
+    if reporter_kind not in ("caregiver", "teacher", "relative", "neighbour"):
+        return reporter_kind, None
+    reporter_sex = Sex.FEMALE if rng.random() < 0.65 else Sex.MALE
+    has_phone = channel in ("helpline", "sms", "ussd") or rng.random() < 0.5
+    return reporter_kind, PersonSpec(
+        role="caregiver" if reporter_kind == "caregiver" else "reporter",
+        name=_name(rng, reporter_sex) if rng.random() < 0.8 else "",
+        phone=_phone(rng) if has_phone and rng.random() < 0.8 else "",
+        sex=reporter_sex,
+        age=rng.randrange(25, 61),
+        language=language,
+    )
 
-    # Risk and priority.
+
+def _risk_and_priority(rng: random.Random, relationship: str, forms: list[str]) -> tuple[list[str], str]:
     flags: list[str] = []
     if rng.random() < 0.03:
         flags.append(RiskFlag.IMMEDIATE_DANGER)
@@ -596,37 +513,18 @@ def _case(rng: random.Random, received_at: dt.datetime, horizon: dt.datetime, pl
     else:
         priority = "low" if rng.random() < 0.12 else "normal"
 
-    # When it happened.
+    return flags, priority
+
+
+def _incident(rng: random.Random, received_at: dt.datetime) -> tuple[dt.date | None, str]:
+    """When it happened, and how precisely that is known."""
     r = rng.random()
     if r < 0.1:
-        incident_date, precision = None, "approximate"
-    else:
-        back = rng.randrange(0, 7) if r < 0.5 else rng.randrange(7, 31) if r < 0.8 else rng.randrange(31, 181)
-        incident_date = received_at.date() - dt.timedelta(days=back)
-        precision = "exact" if back < 7 else ("month" if back < 31 or rng.random() < 0.5 else "approximate")
-
-    where = PLATFORM_TEXT[platforms[0]]
-    narrative = (
-        f"Synthetic demo case: {FORM_TEXT[first_form].format(where=where)}. {REPORTER_TEXT[reporter_kind]}"
-    )
-
-    spec = CaseSpec(
-        channel=channel,
-        owner=owner,
-        received_at=received_at,
-        province=province,
-        district=district,
-        forms=tuple(forms),
-        platforms=tuple(platforms),
-        mode=mode,
-        priority=priority,
-        risk_flags=tuple(flags),
-        incident_date=incident_date,
-        incident_date_precision=precision,
-        narrative=narrative,
-        persons=tuple(persons),
-    )
-    return _with_steps(rng, spec, horizon)
+        return None, "approximate"
+    back = rng.randrange(0, 7) if r < 0.5 else rng.randrange(7, 31) if r < 0.8 else rng.randrange(31, 181)
+    incident_date = received_at.date() - dt.timedelta(days=back)
+    precision = "exact" if back < 7 else ("month" if back < 31 or rng.random() < 0.5 else "approximate")
+    return incident_date, precision
 
 
 def _told(rng: random.Random) -> tuple[str, ...]:
@@ -634,7 +532,7 @@ def _told(rng: random.Random) -> tuple[str, ...]:
     if rng.random() < 0.3:
         second = _TOLD.draw(rng)
         if second != first:
-            return tuple(sorted((first, second), key=list(TOLD).index))
+            return tuple(sorted((first, second), key=list(shares.TOLD).index))
     return (first,)
 
 

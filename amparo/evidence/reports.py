@@ -16,23 +16,7 @@ from fpdf import FPDF
 from amparo.core import audit
 from amparo.evidence.models import EvidenceItem
 from amparo.evidence.permissions import EvidenceAudit, EvidencePermission
-
-_REPLACEMENTS = {
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2026": "...",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-}
-
-
-def latin1(text: Any) -> str:
-    text = str(text)
-    for bad, good in _REPLACEMENTS.items():
-        text = text.replace(bad, good)
-    return text.encode("latin-1", errors="replace").decode("latin-1")
+from amparo.lib.pdftext import latin1
 
 
 def _when(at: dt.datetime) -> str:
@@ -55,6 +39,13 @@ def custody_pdf(user: Any, item: EvidenceItem) -> bytes:
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(0, 8, latin1(_("Chain of custody of an evidence item")), new_x="LMARGIN", new_y="NEXT")
+    _facts(pdf, item)
+    _known_material(pdf, matches)
+    _events(pdf, events)
+    return bytes(pdf.output())
+
+
+def _facts(pdf: FPDF, item: EvidenceItem) -> None:
     pdf.set_font("Helvetica", "", 9)
     facts = [
         (_("Item"), str(item.pk)),
@@ -78,6 +69,9 @@ def custody_pdf(user: Any, item: EvidenceItem) -> bytes:
         pdf.cell(35, 5, latin1(label))
         pdf.set_font("Courier" if len(value) >= 32 else "Helvetica", "", 8 if len(value) >= 32 else 9)
         pdf.cell(0, 5, latin1(value), new_x="LMARGIN", new_y="NEXT")
+
+
+def _known_material(pdf: FPDF, matches: list[Any]) -> None:
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, latin1(_("Known material")), new_x="LMARGIN", new_y="NEXT")
@@ -92,6 +86,9 @@ def custody_pdf(user: Any, item: EvidenceItem) -> bytes:
             "category": match.category or "-",
         }
         pdf.cell(0, 5, latin1(line), new_x="LMARGIN", new_y="NEXT")
+
+
+def _events(pdf: FPDF, events: list[Any]) -> None:
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, latin1(_("Events")), new_x="LMARGIN", new_y="NEXT")
@@ -120,4 +117,3 @@ def custody_pdf(user: Any, item: EvidenceItem) -> bytes:
         pdf.set_font("Courier", "", 8)
         pdf.cell(0, 5, latin1(f"SHA-256: {event.sha256 or '-'}"), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
-    return bytes(pdf.output())

@@ -425,7 +425,7 @@ def file_pending_web_reports(limit: int = 500) -> int:
 
 
 def wipe_unfiled() -> dict[str, int]:
-    """A revoked district node's wipe hook (amparo.sync): erase what intake holds outside any case here —
+    """A revoked district node's wipe hook (registered with amparo.core.wipe): erase what intake holds outside any case here —
     web reports not yet filed, SMS messages and conversations, USSD sessions (filed reports go with their
     cases)."""
     from amparo.intake.models import InboundMessage, SmsConversation, UssdSession

@@ -24,7 +24,9 @@ class IntakeConfig(AppConfig):
         from amparo.core import ratelimit as core_ratelimit
         from amparo.core.schedule import register_periodic
         from amparo.core.views import register_home_links
+        from amparo.core.wipe import register_wipe_hook
         from amparo.intake import (
+            actions,
             policy,  # noqa: F401  (registers the intake access rules)
             tasks,
         )
@@ -36,6 +38,7 @@ class IntakeConfig(AppConfig):
         register_case_links(case_links)
         core_ratelimit.register_backend(check_and_consume)  # shared buckets for every app
         register_timeline_source(intake_history)
+        register_wipe_hook(actions.wipe_unfiled)  # a revoked district node erases what is not filed yet
         # Stored web reports and SMS whose task was lost, outgoing SMS whose retry is due (back-off), and USSD sessions left
         # open (amparo.intake.tasks).
         register_periodic(

@@ -13,6 +13,8 @@ import math
 import unicodedata
 from dataclasses import dataclass
 
+from amparo.lib import typography
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -25,14 +27,7 @@ USSD_SCREEN_MAX = 182
 
 # Typographic characters writers (and translators) use, with their 7-bit equivalents.
 _PUNCTUATION = {
-    "\u2013": "-",  # en dash
-    "\u2014": "-",  # em dash
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-    "\u2026": "...",
-    "\u00a0": " ",
+    **typography.PLAIN,
     "\u00ab": '"',
     "\u00bb": '"',
     "\u00ba": "o",

@@ -1,11 +1,11 @@
 """The monthly bulletin: a PDF in Portuguese or English with the headline figures, the province map
 and the charts of the dashboard, each with its figures beside it.
 
-The figures are those of :func:`amparo.observatory.views.figures` (already protected: only
+The figures are those of :func:`amparo.observatory.figures.figures` (already protected: only
 ``Cell.display()`` values and permitted rates reach the page). Its prose, indicator names,
 categories and month names all come through Django's translations under ``translation.override``.
 
-fpdf2's core fonts are latin-1: every string passes through :func:`latin1` (typographic dashes,
+fpdf2's core fonts are latin-1: every string passes through :func:`amparo.lib.pdftext.latin1` (typographic dashes,
 quotes and ellipses are replaced, anything else outside latin-1 becomes "?"). The SVG charts are
 embedded with ``pdf.image``; their ``<title>`` and ``<desc>`` are dropped first (fpdf2 ignores them
 noisily).
@@ -22,6 +22,7 @@ from django.utils.translation import gettext, override
 from fpdf import FPDF
 
 from amparo.core.models import Agency
+from amparo.lib.pdftext import latin1
 from amparo.observatory import compute
 
 LANGUAGES = ("pt", "en")
@@ -55,27 +56,6 @@ def _text() -> dict[str, str]:
         + gettext("The boundaries are for statistical display only."),
         "confidential": gettext("Aggregate statistics; no person can be identified."),
     }
-
-
-_REPLACEMENTS = str.maketrans(
-    {
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2026": "...",
-        "\u00a0": " ",
-        "\u2009": " ",
-        "\u202f": " ",
-    }
-)
-
-
-def latin1(text: Any) -> str:
-    """Text that fpdf2's core fonts can write."""
-    return str(text).translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
 
 
 _TITLE_DESC = re.compile(r"<title>.*?</title>|<desc[^>]*>.*?</desc>", re.DOTALL)
@@ -159,7 +139,7 @@ def _figure(pdf: FPDF, section: Any, words: dict[str, str], width: float = 95.0)
 
 def render(period: compute.Period, *, lang: str = "pt", agency: Agency | None = None) -> bytes:
     """The bulletin for one month, as PDF bytes."""
-    from amparo.observatory.views import figures
+    from amparo.observatory.figures import figures
 
     if lang not in LANGUAGES:
         raise ValueError(f"The bulletin is written in {', '.join(LANGUAGES)}; choose one of them.")

@@ -40,6 +40,8 @@ class ExtractPermission(StrEnum):
     DECIDE = "observatory:extract:decide"
     DOWNLOAD = "observatory:extract:download"
     LIST = "observatory:extract:list"
+    READ = "observatory:extract:read"  # one request: its requester, or a national coordinator
+    READ_ANY = "observatory:extract:read_any"  # every request (national coordinators)
 
 
 class ExtractAudit(StrEnum):
@@ -62,6 +64,15 @@ def register_rules() -> None:
     policy.register(
         ExtractPermission.LIST,
         lambda user, obj: user.has_role(Role.ANALYST, Role.NATIONAL_COORDINATOR),
+    )
+    policy.register(ExtractPermission.READ_ANY, lambda user, obj: user.has_role(Role.NATIONAL_COORDINATOR))
+    policy.register(
+        ExtractPermission.READ,
+        lambda user, obj: (
+            user.has_role(Role.ANALYST, Role.NATIONAL_COORDINATOR)
+            and obj is not None
+            and (obj.requester_id == user.pk or user.has_role(Role.NATIONAL_COORDINATOR))
+        ),
     )
     # Four eyes: a coordinator never approves their own request.
     policy.register(

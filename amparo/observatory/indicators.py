@@ -12,7 +12,7 @@ breakdown count mentions and their sum is not the number of cases or children.
 
 Other apps add their own indicators from their ``AppConfig.ready()``: :func:`register_indicator`
 (an indicator with a ``kind`` of its own and the function that gives its population to count, see
-:func:`amparo.observatory.compute._source`) and, for a breakdown the observatory does not know,
+:func:`amparo.observatory.queries._source`) and, for a breakdown the observatory does not know,
 :func:`register_dimension` (its label and categories). The observatory never imports them; their
 figures go through the same computation and disclosure control as the built-in ones.
 """
@@ -102,7 +102,7 @@ class Indicator:
     version: str = "1"  # raise it when the definition or the computation changes
     # Version history: "2" for every case indicator: a duplicate merged into another case is no
     # longer counted; the funnel and the days to investigation, charge and verdict also count the
-    # justice events that mark those steps (issue 4). "3" for OCSEA.INTL.ACTED_ON: a justice event
+    # justice events that mark those steps. "3" for OCSEA.INTL.ACTED_ON: a justice event
     # opening an investigation also counts as acting on the referral; for OCSEA.FUNNEL: a verdict of
     # any kind recorded as a justice event means the case reached court.
     kind: str
@@ -438,7 +438,7 @@ def register_indicator(indicator: Indicator, source: SourceFunction) -> None:
     """Add another app's indicator to the registry (call it from ``AppConfig.ready()``).
 
     ``indicator.kind`` must be its own; ``source(indicator, period, agency)`` returns a
-    :class:`amparo.observatory.compute.Source`: the population to count (a queryset), the expression
+    :class:`amparo.observatory.queries.Source`: the population to count (a queryset), the expression
     of each disaggregation the indicator allows, the measure (a count by default) and, for a share
     (``unit=PERCENT`` with a denominator), the expression that is true for the numerator. Calling it
     again for the same code and kind replaces the entry (``ready()`` may run more than once).

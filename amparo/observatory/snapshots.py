@@ -35,6 +35,7 @@ from amparo.core.models import Agency
 from amparo.lib.env import env_int
 from amparo.observatory import compute as c
 from amparo.observatory import indicators as reg
+from amparo.observatory.results import _Labels
 
 REPORTS = "OCSEA.REPORTS.RECEIVED"
 SERIES_LENGTH = {"month": 12, "quarter": 8, "year": 5}
@@ -102,7 +103,7 @@ class Reader:
         self.stale: dict[str, set[str]] = {}  # period key -> indicator codes computed live
         self.snapshot_times: list[dt.datetime] = []
         self._rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._labels = c._Labels()  # noqa: SLF001  (one label cache for every stored view read)
+        self._labels = _Labels()  # one label cache for every stored view read
         self.publisher = c.Publisher(agency, self._load if self.use_snapshots else None)
 
     # The public API mirrors amparo.observatory.compute.

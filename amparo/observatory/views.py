@@ -2,14 +2,15 @@
 the national action tracker with its training register.
 
 Every figure on these pages comes from :mod:`amparo.observatory.compute`, which returns counts
-already passed through disclosure control; the pages only ever render ``Cell.display()`` and the
-rates the computation allows. Each chart has its table beneath it and a text alternative.
+already passed through disclosure control, arranged in sections by :mod:`amparo.observatory.figures`;
+the pages only ever render ``Cell.display()`` and the rates the computation allows. Each chart has its
+table beneath it and a text alternative.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +20,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -28,78 +28,25 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from amparo.core.models import Agency, District, Province
 from amparo.core.policy import can
-from amparo.core.roles import Role
-from amparo.lib.disclosure import Cell, DisclosureError
-from amparo.observatory import actions, charts, compute, maps, snapshots, tracker
+from amparo.lib.disclosure import Cell
+from amparo.observatory import actions, compute, maps, snapshots, tracker
 from amparo.observatory import extract as extract_rules
 from amparo.observatory import indicators as registry
+from amparo.observatory.access import (
+    dashboard_scope,
+    get_action_for_user,
+    get_extract_for_user,
+    require_tracker,
+    visible_extracts,
+)
 from amparo.observatory.extract import ExtractPermission
-from amparo.observatory.models import Action, ActionStatus, ExtractRequest, Milestone, TrainingRole
+from amparo.observatory.figures import REPORTS, Section, district_section, figures, map_legend, section_from
+from amparo.observatory.models import ActionStatus, Milestone, TrainingRole
 from amparo.observatory.permissions import ObservatoryPermission
 from amparo.observatory.tracker import TrackerPermission
 
-REPORTS = "OCSEA.REPORTS.RECEIVED"
-FORMS = "OCSEA.CASES.FORM"
-PLATFORMS = "OCSEA.CASES.PLATFORM"
-FUNNEL = "OCSEA.FUNNEL"
-
-
 # ---------------------------------------------------------------------------------------------
-# Access
-
-
-def dashboard_scope(user: Any) -> Agency | None:
-    """None for the whole country; the user's agency for an agency supervisor; else 403.
-
-    National coordinators and national analysts see the country; a supervisor sees the statistics of
-    their own agency's cases only (``compute(..., agency=user.agency)``).
-    """
-    if can(user, ObservatoryPermission.VIEW_NATIONAL):
-        return None
-    if getattr(user, "agency_id", None) and can(user, ObservatoryPermission.VIEW_AGENCY, user.agency):
-        return user.agency
-    raise PermissionDenied
-
-
-_require_dashboard = dashboard_scope
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures
-
-
-@dataclass
-class Row:
-    label: str
-    value: str
-    rate: str = ""
-
-
-@dataclass
-class Section:
-    """One chart with its table, text alternative and download links."""
-
-    key: str
-    title: str
-    chart: Any = None
-    rows: list[Row] = field(default_factory=list)
-    total: str = ""
-    note: str = ""
-    column: str = ""
-    rate_header: str = ""
-    downloads: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def svg(self) -> str:
-        return mark_safe(self.chart.svg) if self.chart else ""  # noqa: S308  (built by charts/maps, escaped)
-
-
-def _rate(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}%"
-
-
-def _label(row: Any, by: tuple[str, ...]) -> str:
-    return " / ".join(str(row.label.get(d, row.key.get(d, ""))) for d in by) or _("Total")
+# Filters
 
 
 def period_choices(today: dt.date | None = None) -> list[tuple[str, str]]:
@@ -124,229 +71,6 @@ def period_choices(today: dt.date | None = None) -> list[tuple[str, str]]:
         if m == 0:
             y, m = y - 1, 12
     return choices
-
-
-SERIES_LENGTH = snapshots.SERIES_LENGTH
-series_periods = snapshots.series_periods
-
-
-LINKED_REPORTS = ((registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,))
-
-
-def export_links(code: str, period: Any, by: tuple[str, ...]) -> list[tuple[str, str]]:
-    """CSV and JSON of what a section shows. The breakdowns of reports received that the dashboard
-    protects together are exported together too, so that both carry the same suppression."""
-    bys = LINKED_REPORTS if code == REPORTS and by in LINKED_REPORTS else (by,)
-    query = {"indicator": code, "period": period.key(), "by": ";".join(",".join(b) for b in bys)}
-    return [
-        (name, f"{reverse('observatory:export', kwargs={'fmt': fmt})}?{urlencode(query)}")
-        for fmt, name in (("csv", "CSV"), ("json", "JSON"))
-    ]
-
-
-def _period_code(period: Any) -> str:
-    return period.key()
-
-
-def section_from(result: Any, title: str, *, kind: str = "bars") -> Section:
-    """A chart and table for a computed (already protected) result."""
-    by = tuple(result.by)
-    section = Section(key=f"{result.indicator.code}-{'-'.join(by) or 'total'}", title=title)
-    section.column = " / ".join(str(registry.DIMENSIONS.get(d, d)) for d in by) or _("Total")
-    section.downloads = export_links(result.indicator.code, result.period, by)
-    section.note = str(result.note or "")
-    section.total = result.total.display() if result.available else ""
-    if not result.available:
-        return section
-    indicator = result.indicator
-    if indicator.is_median:
-        section.rate_header = _("Median (days)")
-    elif indicator.has_rate or indicator.kind == "funnel":
-        section.rate_header = _("Share")
-    for r in result.rows:
-        extra = r.median if indicator.is_median else r.rate
-        shown = "" if extra is None else (f"{extra:.1f}" if indicator.is_median else _rate(extra))
-        section.rows.append(Row(_label(r, by), r.value.display(), shown))
-    # Charts leave out the empty categories (the table beneath lists them all) so they stay short.
-    points = [
-        (_label(r, by), r.value)
-        for r in result.rows
-        if kind == "funnel" or r.value.suppressed or r.value.value
-    ]
-    empty = _("No figures for this period.")
-    if not by:
-        return section
-    if kind == "map" and by[0] in (registry.PROVINCE, registry.DISTRICT):
-        section.chart = maps.choropleth(
-            title, {r.key[by[0]]: r.value for r in result.rows}, level=by[0], legend=map_legend()
-        )
-    elif kind == "funnel":
-        section.chart = charts.funnel(title, points, empty=empty, kept=_("{rate}% of the stage before"))
-    else:
-        section.chart = charts.bars(title, points, empty=empty)
-    return section
-
-
-def breakdown(
-    code: str, period: Any, by: tuple[str, ...], reader: snapshots.Reader, title: str, *, kind: str = "bars"
-) -> Section:
-    try:
-        result = reader.result(code, period, by)
-    except DisclosureError:  # compute coarsens by itself; this is a last line of defence
-        return Section(
-            key=code, title=title, note=_("These figures are too few to show at this level of detail.")
-        )
-    return section_from(result, title, kind=kind)
-
-
-def map_legend() -> dict[str, str]:
-    return {
-        "zero": _("None"),
-        "suppressed": _("Withheld (<5 or x)"),
-        "no_data": _("No figure"),
-        "range": _("{low} to {high}"),
-        "others": _("Every other area: none"),
-    }
-
-
-def time_series(code: str, period: Any, reader: snapshots.Reader, title: str) -> Section:
-    section = Section(key=f"{code}-series", title=title, column=_("Period"))
-    try:
-        points = reader.series(code, series_periods(period))
-    except DisclosureError:
-        section.note = _("These figures are too few to show period by period. Choose a longer period.")
-        return section
-    section.rows = [Row(p.label(), cell.display()) for p, cell in points]
-    short = [(_short_label(p), cell) for p, cell in points]
-    section.chart = charts.time_series(title, short, empty=_("No figures for this period."))
-    return section
-
-
-STACK_LENGTH = 6
-
-
-def channels_over_time(period: Any, reader: snapshots.Reader, title: str) -> Section:
-    """Reports by channel for the last periods of the same kind, as stacked bars.
-
-    Each period's channel breakdown is the one of the indicator's canonical set (protected together
-    with its province and district breakdowns), so no period is published under two suppression
-    patterns.
-    """
-    section = Section(key="channels-over-time", title=title, column=_("Period and channel"))
-    periods = series_periods(period)[-STACK_LENGTH:]
-    tables = []
-    for p in periods:
-        result = reader.result(REPORTS, p, LINKED_REPORTS[0])
-        cells = (
-            {r.key[registry.CHANNEL]: r for r in result.rows} if tuple(result.by) == LINKED_REPORTS[0] else {}
-        )
-        tables.append((p, cells))
-    channels: list[tuple[str, str]] = []
-    for _p, cells in tables:
-        for code, row in cells.items():
-            if (row.value.suppressed or row.value.value) and code not in [c for c, _l in channels]:
-                channels.append((code, row.label[registry.CHANNEL]))
-    zero = Cell(0, False, False)
-    series = [
-        (label, [cells[code].value if code in cells else zero for _p, cells in tables])
-        for code, label in channels
-    ]
-    section.chart = charts.stacked_bars(
-        title, [_short_label(p) for p, _cells in tables], series, empty=_("No figures for this period.")
-    )
-    for p, cells in tables:
-        for code, label in channels:
-            if code in cells:
-                section.rows.append(Row(f"{p.label()}: {label}", cells[code].value.display()))
-    return section
-
-
-def _short_label(period: Any) -> str:
-    """A period's label short enough for a chart axis on a phone: "Oct 2026", "2026 Q3", "2026"."""
-    if period.kind == "month":
-        return date_format(period.start, "M Y")
-    if period.kind == "quarter":
-        return f"{period.start.year} Q{period.quarter_number}"
-    return str(period.start.year)
-
-
-def district_section(result: Any) -> Section | None:
-    """The district map, only where counts allow: at most half the districts with cases withheld."""
-    if tuple(result.by) != (registry.DISTRICT,):
-        return None
-    nonzero = [r for r in result.rows if r.value.suppressed or r.value.value]
-    hidden = [r for r in nonzero if r.value.suppressed]
-    if not nonzero or len(hidden) * 2 > len(nonzero):
-        return None
-    section = section_from(result, _("Reports received by district"), kind="map")
-    section.rows = [row for row, r in zip(section.rows, result.rows, strict=True) if r in nonzero]
-    return section
-
-
-@dataclass
-class Figures:
-    period: Any
-    headline: list[tuple[str, str]]
-    sections: list[Section]
-    province_map: Section
-    district_map: Section | None
-    linked: dict[str, Any] = field(default_factory=dict)  # reports received by dimension, protected together
-    as_of: dt.datetime | None = None  # when the oldest figure shown was computed
-    live: bool = False  # some figure was computed now (its snapshot missing or out of date)
-
-
-HEADLINE_CODES = ("OCSEA.REFERRAL.POLICE_72H", "OCSEA.DAYS.REFERRAL", "OCSEA.VICTIMS.TOLD_NO_ONE")
-
-
-def figures(period: Any, agency: Agency | None, reader: snapshots.Reader | None = None) -> Figures:
-    """Everything the dashboard and the bulletin show for ``period``, read through ``reader``
-    (stored snapshots when fresh, else computed now).
-
-    The breakdowns of reports received by channel, province and district share one grand total, so
-    they are protected together (the indicator's canonical set): no withheld cell of one can be
-    worked out from another.
-    """
-    reader = reader or snapshots.Reader(agency)
-    reader.prefetch([REPORTS], series_periods(period))
-    reader.prefetch([FORMS, PLATFORMS, FUNNEL, *HEADLINE_CODES], [period])
-    by_channel, by_province, by_district = reader.linked(
-        REPORTS, period, [(registry.CHANNEL,), (registry.PROVINCE,), (registry.DISTRICT,)]
-    )
-    sections = [
-        time_series(REPORTS, period, reader, _("Reports received over time")),
-        section_from(by_channel, _("Reports received, by channel")),
-        channels_over_time(period, reader, _("Reports received by channel, period by period")),
-        breakdown(FORMS, period, (registry.FORM,), reader, _("Cases by form of abuse")),
-        breakdown(PLATFORMS, period, (registry.PLATFORM,), reader, _("Cases by platform")),
-        breakdown(FUNNEL, period, (registry.STAGE,), reader, _("From report to conviction"), kind="funnel"),
-    ]
-    province = section_from(by_province, _("Reports received by province"), kind="map")
-    headline = [(_("Reports received"), by_channel.total.display())]
-    labels = (
-        _("Referred to the police within 72 hours"),
-        _("Median days from report to referral"),
-        _("Child victims who told no one"),
-    )
-    for code, label in zip(HEADLINE_CODES, labels, strict=True):
-        headline.append((label, _headline(code, period, reader)))
-    linked = {registry.CHANNEL: by_channel, registry.PROVINCE: by_province, registry.DISTRICT: by_district}
-    return Figures(
-        period, headline, sections, province, district_section(by_district), linked, reader.as_of, reader.live
-    )
-
-
-def _headline(code: str, period: Any, reader: snapshots.Reader) -> str:
-    try:
-        result = reader.result(code, period, ())
-    except (DisclosureError, LookupError, ValueError):
-        return "-"
-    if not result.available:
-        return "-"
-    if result.indicator.is_median:
-        return "-" if result.median is None else f"{result.median:.1f}"
-    if result.indicator.has_rate:
-        return _rate(result.rate) or "-"
-    return result.total.display()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +120,7 @@ def _explore(
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    agency = _require_dashboard(request.user)
+    agency = dashboard_scope(request.user)
     period = _period_from(request)
     reader = snapshots.Reader(agency)
     data = figures(period, agency, reader)
@@ -410,7 +134,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_refresh": agency is None and can(request.user, ObservatoryPermission.REFRESH),
         "bulletin_month": period.key() if period.kind == "month" else _last_month_key(),
         "period": period,
-        "period_code": _period_code(period),
+        "period_code": period.key(),
         "periods": period_choices(),
         "agency": agency,
         "explore": explore,
@@ -480,7 +204,7 @@ def _last_month_key() -> str:
 def bulletin_pdf(request: HttpRequest) -> HttpResponse:
     from amparo.observatory import bulletin
 
-    agency = _require_dashboard(request.user)
+    agency = dashboard_scope(request.user)
     month = request.GET.get("month", "")
     lang = request.GET.get("lang", "") or (get_language() or "pt")[:2]
     if lang not in bulletin.LANGUAGES:
@@ -493,9 +217,7 @@ def bulletin_pdf(request: HttpRequest) -> HttpResponse:
         raise Http404
     body = bulletin.render(period, lang=lang, agency=agency)
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="amparo-bulletin-{_period_code(period)}-{lang}.pdf"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="amparo-bulletin-{period.key()}-{lang}.pdf"'
     return response
 
 
@@ -510,11 +232,6 @@ def _posted(request: HttpRequest) -> Any:
     for key in form:
         form.setlist(key, [value.replace("\x00", "") for value in form.getlist(key)])
     return form
-
-
-def _require_tracker(user: Any) -> None:
-    if not can(user, TrackerPermission.READ):
-        raise PermissionDenied
 
 
 TRAINING = "OCSEA.TRAINING.OFFICERS"
@@ -567,7 +284,7 @@ def training_table(year: int) -> tuple[list[TrainingRow], Any, str]:
 @login_required
 @require_GET
 def tracker_page(request: HttpRequest) -> HttpResponse:
-    _require_tracker(request.user)
+    require_tracker(request.user)
     today = timezone.localdate()
     try:
         year = int(request.GET.get("year", today.year))
@@ -591,20 +308,10 @@ def tracker_page(request: HttpRequest) -> HttpResponse:
     return render(request, "observatory/tracker.html", context)
 
 
-def _action_for(user: Any, pk: int, permission: TrackerPermission) -> Action:
-    _require_tracker(user)
-    action = Action.objects.filter(pk=pk).first()
-    if action is None:
-        raise Http404
-    if not can(user, permission, action):
-        raise PermissionDenied
-    return action
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    action = _action_for(request.user, pk, TrackerPermission.READ)
+    action = get_action_for_user(request.user, pk, TrackerPermission.READ)
     can_edit = can(request.user, TrackerPermission.EDIT, action)
     errors: list[str] = []
     if request.method == "POST":
@@ -656,7 +363,7 @@ def action_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def training_new(request: HttpRequest) -> HttpResponse:
-    _require_tracker(request.user)
+    require_tracker(request.user)
     if not can(request.user, TrackerPermission.EDIT):
         raise PermissionDenied
     errors: list[str] = []
@@ -708,19 +415,6 @@ def training_new(request: HttpRequest) -> HttpResponse:
 # Research extracts
 
 
-def _extract_for(user: Any, pk: Any) -> ExtractRequest:
-    """The requester and national coordinators see a request; anyone else gets 404."""
-    if not can(user, ExtractPermission.LIST):
-        raise PermissionDenied
-    try:
-        request = ExtractRequest.objects.select_related("requester", "approver").filter(pk=pk).first()
-    except ValidationError:
-        request = None
-    if request is None or not (request.requester_id == user.pk or user.has_role(Role.NATIONAL_COORDINATOR)):
-        raise Http404
-    return request
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def extract_list(request: HttpRequest) -> HttpResponse:
@@ -744,9 +438,7 @@ def extract_list(request: HttpRequest) -> HttpResponse:
             errors = list(exc.messages)
         except ValueError:
             errors = [_("Write the dates as 2026-01-31.")]
-    requests = ExtractRequest.objects.select_related("requester")
-    if not user.has_role(Role.NATIONAL_COORDINATOR):
-        requests = requests.filter(requester=user)
+    requests = visible_extracts(user)
     context = {
         "requests": requests[:100],
         "columns": list(extract_rules.COLUMNS.items()),
@@ -762,7 +454,7 @@ def extract_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def extract_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     user = request.user
-    item = _extract_for(user, pk)
+    item = get_extract_for_user(user, pk)
     errors: list[str] = []
     if request.method == "POST":
         decision = request.POST.get("decision")
@@ -792,7 +484,7 @@ def extract_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 def extract_download(request: HttpRequest, pk: Any) -> HttpResponse:
-    item = _extract_for(request.user, pk)
+    item = get_extract_for_user(request.user, pk)
     if not can(request.user, ExtractPermission.DOWNLOAD, item):
         raise PermissionDenied
     try:

@@ -1,7 +1,7 @@
 """Printable posters and leaflets (A4 PDF) of approved content, made with fpdf2.
 
 Like the bulletin (amparo.observatory.bulletin), the text is written in fpdf2's core Helvetica
-through `latin1` (Portuguese needs nothing beyond latin-1), so that the PDF stays small and its text
+through `amparo.lib.pdftext.latin1` (Portuguese needs nothing beyond latin-1), so that the PDF stays small and its text
 extractable. Each poster ends with how to report and the helpline numbers.
 """
 
@@ -13,7 +13,7 @@ from fpdf import FPDF
 
 from amparo.core.emergency import emergency_numbers
 from amparo.intake.conf import public_base_url
-from amparo.observatory.bulletin import latin1
+from amparo.lib.pdftext import latin1
 from amparo.outreach.models import ContentStatus, Translation
 from amparo.outreach.text import blocks
 

@@ -360,7 +360,7 @@ def _reports_map(year: int) -> Any:
     """The observatory's map of reports received by province in `year` (None if unavailable)."""
     from amparo.observatory import compute, maps
     from amparo.observatory import indicators as registry
-    from amparo.observatory.views import REPORTS, map_legend
+    from amparo.observatory.figures import REPORTS, map_legend
 
     try:
         period = compute.Period.year(year)
@@ -394,7 +394,7 @@ def reach_page(request: HttpRequest) -> HttpResponse:
     _require(request.user, OutreachPermission.REACH_VIEW)
     from amparo.core.models import District
     from amparo.observatory import maps
-    from amparo.observatory.views import map_legend
+    from amparo.observatory.figures import map_legend
 
     today = timezone.localdate()
     start, end = reach.last_twelve_months(today)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from amparo.core import audit
 from amparo.core.models import District
 from amparo.core.policy import can
+from amparo.core.wipe import wipe_hooks
 from amparo.sync import registry
 from amparo.sync.models import Conflict, FieldBase, Node, NodeState
 from amparo.sync.permissions import SyncAudit, SyncPermission
@@ -152,7 +153,7 @@ def wipe_local_data(reason: str = "revoked") -> dict[str, int]:
 
     counts: dict[str, int] = {}
     with transaction.atomic():
-        for hook in _wipe_hooks:
+        for hook in wipe_hooks():
             counts.update(hook())
         _deleted, by_model = Case.objects.all().delete()
         counts.update(by_model)
@@ -173,12 +174,3 @@ def forget_credential() -> None:
         node_state.wipe_reported_at = node_state.wipe_reported_at or timezone.now()
         node_state.save(update_fields=["private_key", "wipe_reported_at"])
         audit.record(audit.Actor.system("sync"), SyncAudit.WIPE, node_state, ["private_key"])
-
-
-_wipe_hooks: list[Any] = []
-
-
-def register_wipe_hook(hook: Any) -> None:
-    """Apps holding files or records outside the cases tables (the evidence vault) erase them here."""
-    if hook not in _wipe_hooks:
-        _wipe_hooks.append(hook)

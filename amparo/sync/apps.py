@@ -24,14 +24,11 @@ class SyncConfig(AppConfig):
 
         register_panel(PANEL)
         from amparo.core import keys
-        from amparo.sync.actions import register_wipe_hook
+        from amparo.core.wipe import register_wipe_hook
         from amparo.sync.files import rewrap_pieces, wipe_evidence
 
         register_wipe_hook(wipe_evidence)
         keys.register_master_rewrap("sync.filepiece", rewrap_pieces)
-        from amparo.intake.actions import wipe_unfiled
-
-        register_wipe_hook(wipe_unfiled)
         if settings.NODE_ROLE == "district":
             from amparo.sync.tasks import sync_job
 

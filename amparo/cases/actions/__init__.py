@@ -14,7 +14,7 @@ from amparo.cases.actions.core import __all__ as _core_all
 
 __all__ = list(_core_all)
 
-# Service directory, service referrals and the rights package (helper "services").
+# Service directory, service referrals and the rights package.
 from amparo.cases.actions.rights import *  # noqa: E402, F403
 from amparo.cases.actions.rights import __all__ as _rights_all  # noqa: E402
 from amparo.cases.actions.services import *  # noqa: E402, F403
@@ -22,7 +22,7 @@ from amparo.cases.actions.services import __all__ as _services_all  # noqa: E402
 
 __all__ += [*_services_all, *_rights_all]
 
-# Justice events, interviews, preservation requests and service providers (helper "justice").
+# Justice events, interviews, preservation requests and service providers.
 from amparo.cases.actions.justice import *  # noqa: E402, F403
 from amparo.cases.actions.justice import __all__ as _justice_all  # noqa: E402
 

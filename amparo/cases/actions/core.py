@@ -55,6 +55,7 @@ __all__ = [
     "find_persons_by_phone",
     "record_consent",
     "refer_case",
+    "refer_with_consent",
     "revoke_referral",
     "set_priority",
     "transition_case",
@@ -559,6 +560,37 @@ def refer_case(
             notices.referral_made(referral)
     case.acknowledged_at, case.actioned_at = locked.acknowledged_at, locked.actioned_at
     return referral
+
+
+def refer_with_consent(
+    actor: Any,
+    case: Case,
+    to_agency: Agency,
+    *,
+    reason: str,
+    consent: ConsentRecord | None = None,
+    new_consent: dict[str, str] | None = None,
+    shared_fields: Iterable[str] = (),
+    urgency: str = Priority.NORMAL,
+) -> Referral:
+    """A referral resting on `consent` (an existing record of the case) or on a consent record made now
+    from `new_consent` (`record_consent`'s purpose, answers, legal basis and justification): both in one
+    transaction, so that a refused referral keeps no consent record. The case page and the staff API
+    both refer through here."""
+    if (consent is None) == (new_consent is None):
+        raise ValueError("give either an existing consent record or the answers of a new one")
+    with transaction.atomic():
+        if new_consent is not None:
+            consent = record_consent(actor, case, **new_consent)
+        return refer_case(
+            actor,
+            case,
+            to_agency,
+            reason=reason,
+            consent=consent,
+            shared_fields=shared_fields,
+            urgency=urgency,
+        )
 
 
 def decide_referral(

@@ -1,7 +1,7 @@
 """Justice events, interviews of children, and preservation and disclosure requests to service providers.
 
 Each action takes the acting user (or an audit.Actor), checks the policy (amparo.cases.policy, the block
-of issue 4 justice work), runs in one transaction and writes its audit entry there.
+of justice work), runs in one transaction and writes its audit entry there.
 """
 
 from __future__ import annotations
@@ -197,27 +197,21 @@ def record_interview(
     support_person_role = (support_person_role or "").strip()
     recording_reference = (recording_reference or "").strip()
     place, purpose, notes = (place or "").strip(), (purpose or "").strip(), (notes or "").strip()
-    if person is not None and (person.case_id != case.pk or person.role != PersonRole.VICTIM):
-        raise ValidationError(_("Choose a child of this case."))
-    if interviewer is None and not interviewer_name:
-        raise ValidationError(_("Say who interviewed the child."))
-    if interviewer is not None and not getattr(interviewer, "is_active", False):
-        raise ValidationError(_("The interviewer must be an active user."))
-    if recorded and not recording_reference:
-        raise ValidationError(
-            _("Say where the recording is kept, so that it can be used instead of a new interview.")
-        )
-    if support_person_role and not support_person_present:
-        raise ValidationError(_("A support person's role is given only when one was present."))
-    _not_future(occurred_at, _("date of the interview"))
-    for value, name in (
-        (interviewer_name, "interviewer_name"),
-        (support_person_role, "support_person_role"),
-        (recording_reference, "recording_reference"),
-        (place, "place"),
-        (purpose, "purpose"),
-    ):
-        _max_len(value, Interview, name)
+    _check_interview(
+        case,
+        person,
+        occurred_at,
+        interviewer,
+        recorded=recorded,
+        support_person_present=support_person_present,
+        texts={
+            "interviewer_name": interviewer_name,
+            "support_person_role": support_person_role,
+            "recording_reference": recording_reference,
+            "place": place,
+            "purpose": purpose,
+        },
+    )
     with transaction.atomic():
         Case.objects.select_for_update().filter(pk=case.pk).first()  # one interview decision at a time
         warning = repeat_interview_warning(case, person)
@@ -241,25 +235,58 @@ def record_interview(
             notes=notes,
             recorded_by=_user(actor),
         )
-        fields = ["occurred_at", "interviewer_trained", "support_person_present", "recorded"]
-        fields += [
-            name
-            for name in (
-                "person",
-                "interviewer",
-                "interviewer_name",
-                "support_person_role",
-                "recording_reference",
-                "place",
-                "purpose",
-                "notes",
-            )
-            if getattr(interview, name) not in ("", None)
-        ]
-        if warning:
-            fields.append("repeat_confirmed" if warning.needs_confirmation else "repeat")
-        audit.record(actor, JusticeAudit.INTERVIEW_CREATE, interview, fields)
+        audit.record(actor, JusticeAudit.INTERVIEW_CREATE, interview, _interview_fields(interview, warning))
     return interview
+
+
+def _check_interview(
+    case: Case,
+    person: Person | None,
+    occurred_at: dt.datetime,
+    interviewer: Any,
+    *,
+    recorded: bool,
+    support_person_present: bool,
+    texts: dict[str, str],
+) -> None:
+    """What an interview record needs before it is written (`texts`: its short text fields, stripped)."""
+    if person is not None and (person.case_id != case.pk or person.role != PersonRole.VICTIM):
+        raise ValidationError(_("Choose a child of this case."))
+    if interviewer is None and not texts["interviewer_name"]:
+        raise ValidationError(_("Say who interviewed the child."))
+    if interviewer is not None and not getattr(interviewer, "is_active", False):
+        raise ValidationError(_("The interviewer must be an active user."))
+    if recorded and not texts["recording_reference"]:
+        raise ValidationError(
+            _("Say where the recording is kept, so that it can be used instead of a new interview.")
+        )
+    if texts["support_person_role"] and not support_person_present:
+        raise ValidationError(_("A support person's role is given only when one was present."))
+    _not_future(occurred_at, _("date of the interview"))
+    for name, value in texts.items():
+        _max_len(value, Interview, name)
+
+
+def _interview_fields(interview: Interview, warning: Any) -> list[str]:
+    """The audit entry's field names: those always set, those given, and whether it repeats one."""
+    fields = ["occurred_at", "interviewer_trained", "support_person_present", "recorded"]
+    fields += [
+        name
+        for name in (
+            "person",
+            "interviewer",
+            "interviewer_name",
+            "support_person_role",
+            "recording_reference",
+            "place",
+            "purpose",
+            "notes",
+        )
+        if getattr(interview, name) not in ("", None)
+    ]
+    if warning:
+        fields.append("repeat_confirmed" if warning.needs_confirmation else "repeat")
+    return fields
 
 
 # --- Preservation and disclosure requests --------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.test import Client
 
 from amparo.cases import actions
 from amparo.cases.models import Case, Referral
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core import audit
 from amparo.core.actions import create_api_token
 from amparo.core.models import Agency

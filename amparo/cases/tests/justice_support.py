@@ -14,7 +14,8 @@ from pypdf import PdfReader
 
 from amparo.cases import actions
 from amparo.cases.models import Case, Referral
-from amparo.conftest import SYSTEM, given_consent
+from amparo.cases.tests.fixtures import given_consent
+from amparo.conftest import SYSTEM
 from amparo.core.models import Agency, AuditEntry, District
 
 CHILD = "Quitéria Sintética"

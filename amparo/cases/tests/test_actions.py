@@ -31,7 +31,7 @@ from amparo.cases.models import (
 )
 from amparo.cases.permissions import CasePermission
 from amparo.cases.policy import visible_cases
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency, AuditEntry, AuditHead, District, Province, User
 from amparo.core.policy import can
@@ -632,6 +632,13 @@ def _scenarios(people: dict[str, User], case: Case, make_case: MakeCase) -> dict
         "refer_case": lambda: actions.refer_case(
             sender, case, _agency("prm"), reason="Synthetic.", consent=consent
         ),
+        "refer_with_consent": lambda: actions.refer_with_consent(
+            sender,
+            case,
+            _agency("prm"),
+            reason="Synthetic.",
+            new_consent={"purpose": "Synthetic.", "child_consent": "given", "caregiver_consent": "given"},
+        ),
         "decide_referral": lambda: actions.decide_referral(people["receiver"], pending, accept=True),
         "revoke_referral": lambda: actions.revoke_referral(sender, accepted),
         "record_consent": lambda: actions.record_consent(
@@ -652,6 +659,7 @@ SCENARIOS = [
     "add_note",
     "assign_case",
     "refer_case",
+    "refer_with_consent",
     "decide_referral",
     "revoke_referral",
     "record_consent",

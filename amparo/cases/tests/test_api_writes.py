@@ -11,7 +11,7 @@ from amparo.cases import actions
 from amparo.cases.models import Case, ConsentRecord, Referral, ReferralStatus
 from amparo.cases.permissions import CaseAudit
 from amparo.cases.tests.api_support import CONSENT, SYSTEM, api_for, refer
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core.models import AuditEntry
 
 

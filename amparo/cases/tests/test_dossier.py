@@ -5,8 +5,6 @@ holding only what the exporting agency may see (sections not shared with a recei
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import io
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -33,7 +31,6 @@ from amparo.conftest import SYSTEM
 from amparo.core import audit
 from amparo.core.models import AuditEntry
 from amparo.core.tests.test_web import sign_in
-from amparo.evidence.tests.test_vault import evidence_dir  # noqa: F401  (fixture: local vault in tmp)
 
 pytestmark = pytest.mark.django_db
 
@@ -207,37 +204,3 @@ def test_dossier_page_keeps_outsiders_out_and_readers_without_identity_from_expo
     assert "/dossier.pdf" not in body
     assert client.post(f"/cases/{case.reference}/dossier.pdf").status_code == 403
     assert not AuditEntry.objects.filter(action=JusticeAudit.DOSSIER_EXPORT).exists()
-
-
-@pytest.mark.usefixtures("evidence_dir")
-def test_evidence_hashes_are_in_the_dossier_only_for_agencies_given_the_evidence(
-    make_user, case, django_capture_on_commit_callbacks
-):
-    from amparo.evidence import actions as evidence_actions
-
-    content = b"synthetic evidence bytes for the dossier test"
-    digest = hashlib.sha256(content).hexdigest()
-    investigator = make_user("investigator", agency="sernic")
-    with django_capture_on_commit_callbacks(execute=True):  # hashing runs after the commit
-        evidence_actions.add_item(investigator, case, io.BytesIO(content), original_name="foto-privada.jpg")
-
-    def squeezed(user) -> tuple[str, list[str]]:
-        pdf, included = build_dossier(user, case)
-        return "".join(_text(pdf).split()), included  # a long hash may wrap at the margin
-
-    text, included = squeezed(investigator)
-    assert digest in text
-    assert "evidence" in included
-    assert "foto-privada" not in text  # hashes only, never the original name
-
-    prosecutor = make_user("prosecutor", agency="pgr")
-    share(case, "pgr", [ShareableField.JUSTICE], prosecutor)
-    text, included = squeezed(prosecutor)
-    assert digest not in text
-    assert "evidence" not in included
-
-    court = make_user("court_officer", agency="tribunal-menores-maputo")
-    share(case, "tribunal-menores-maputo", [ShareableField.EVIDENCE], court)
-    text, included = squeezed(court)
-    assert digest in text
-    assert "evidence" in included

@@ -12,7 +12,8 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from amparo.cases import actions, notices, tasks
-from amparo.conftest import SYSTEM, given_consent
+from amparo.cases.tests.fixtures import given_consent
+from amparo.conftest import SYSTEM
 from amparo.core.models import Agency, Notification, User
 from amparo.core.notifications import notify
 from amparo.core.tests.test_web import sign_in

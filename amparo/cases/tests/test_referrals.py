@@ -13,7 +13,8 @@ from amparo.cases import actions
 from amparo.cases.consent import consent_permits_sharing
 from amparo.cases.models import ConsentRecord, Referral
 from amparo.cases.permissions import CaseAudit
-from amparo.conftest import SYSTEM, given_consent
+from amparo.cases.tests.fixtures import given_consent
+from amparo.conftest import SYSTEM
 from amparo.core import audit
 from amparo.core.models import Agency, AuditEntry
 from amparo.core.tests.test_web import sign_in

@@ -26,7 +26,7 @@ from amparo.cases.rights_content import en, pt
 from amparo.cases.workflow import Status
 from amparo.conftest import SYSTEM
 from amparo.core import audit
-from amparo.core.models import Agency, AuditEntry, District
+from amparo.core.models import AuditEntry, District
 from amparo.core.tests.test_web import sign_in
 from amparo.lib import gsm
 
@@ -344,59 +344,6 @@ def test_outsider_gets_404_on_the_rights_package_and_deliveries(client, make_use
     assert not AuditEntry.objects.filter(action=RightsAudit.PACKAGE_EXPORT).exists()
 
 
-# --- The reporter's page, opened with the receipt ---------------------------------------------------------
-
-
-def _submit() -> Any:
-    from amparo.intake import actions as intake_actions
-
-    return intake_actions.submit_public_report(
-        WEB,
-        channel_kind="web",
-        owning_agency=Agency.objects.get(code="linha-fala-crianca"),
-        forms=["grooming"],
-        platforms=["tiktok"],
-        who_affected="me",
-        province=None,
-        district=None,
-        narrative="Um relato inventado para testes.",
-    )
-
-
-@pytest.mark.django_db
-def test_reporter_opens_the_rights_page_with_the_receipt_and_it_is_recorded(client):
-    from amparo.intake import receipts
-
-    submitted = _submit()
-    status = client.post(reverse("intake:follow_up"), {"receipt": submitted.receipt})
-    assert reverse("intake:rights") in status.content.decode()
-    response = client.post(reverse("intake:rights"), {"receipt": submitted.receipt, "audience": "child"})
-    assert response.status_code == 200
-    assert "no-store" in response["Cache-Control"]
-    html = response.content.decode()
-    assert pt.CONTENT["title"]["child"] in html
-    assert f"O teu recibo: {receipts.display(submitted.receipt)}" in html
-    assert submitted.case.reference not in html  # the reporter's reference is the receipt
-    delivery = RightsDelivery.objects.get(case=submitted.case)
-    assert (delivery.method, delivery.audience, delivery.delivered_by) == ("web", "child", None)
-    assert AuditEntry.objects.filter(action=RightsAudit.PACKAGE_VIEW, actor_channel="web").exists()
-
-    pdf = client.post(
-        reverse("intake:rights"), {"receipt": submitted.receipt, "audience": "caregiver", "format": "pdf"}
-    )
-    assert pdf["Content-Type"] == "application/pdf"
-    assert "Direito à privacidade" in pdf_text(pdf.content)
-
-
-@pytest.mark.django_db
-def test_rights_page_with_a_wrong_receipt_says_nothing(client):
-    _submit()
-    response = client.post(reverse("intake:rights"), {"receipt": "0000 0000 0000 0000", "audience": "child"})
-    assert response.status_code == 404
-    assert not RightsDelivery.objects.exists()
-    assert client.get(reverse("intake:rights")).status_code == 405
-
-
 # --- Atomicity of the service and rights actions ----------------------------------------------------------
 
 
@@ -489,21 +436,3 @@ def test_every_service_and_rights_write_is_covered_by_the_atomicity_test():
     exported = set(services_actions.__all__) | set(rights_actions.__all__)
     reads = {"SERVICE_FIELDS", "rights_pdf"}  # a constant, and an audited read (record_read)
     assert exported - reads == set(WRITE_ACTIONS)
-
-
-@pytest.mark.django_db
-def test_rights_page_never_fails_on_odd_input(client):
-    @hsettings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(
-        receipt=st.one_of(st.text(max_size=80), st.from_regex(r"\A[0-9 ]{16,19}\Z")),
-        audience=st.text(max_size=20),
-        fmt=st.sampled_from(["", "pdf", "html", "x" * 40]),
-    )
-    def check(receipt: str, audience: str, fmt: str) -> None:
-        response = client.post(
-            reverse("intake:rights"), {"receipt": receipt, "audience": audience, "format": fmt}
-        )
-        assert response.status_code in (404, 429)
-
-    check()
-    assert not RightsDelivery.objects.exists()

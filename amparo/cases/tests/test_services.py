@@ -274,7 +274,7 @@ def test_receiving_agency_sees_service_referrals_only_when_shared(
     client, make_user, make_case, places, shared
 ):
     from amparo.cases import actions
-    from amparo.conftest import given_consent
+    from amparo.cases.tests.fixtures import given_consent
     from amparo.core.models import Agency
 
     case = make_case(agency="linha-fala-crianca", district="MZ0702")

@@ -9,7 +9,8 @@ import pytest
 from amparo.cases import actions
 from amparo.cases.models import Case, Transition
 from amparo.cases.permissions import CaseAudit, CasePermission
-from amparo.conftest import SYSTEM, given_consent
+from amparo.cases.tests.fixtures import given_consent
+from amparo.conftest import SYSTEM
 from amparo.core import audit, policy
 from amparo.core.models import Agency, AuditEntry
 from amparo.core.tests.test_web import csp_directives, sign_in

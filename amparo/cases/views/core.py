@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -31,8 +30,7 @@ from amparo.cases.actions import (
     add_note,
     assign_case,
     decide_referral,
-    record_consent,
-    refer_case,
+    refer_with_consent,
     revoke_referral,
     set_priority,
     transition_case,
@@ -160,35 +158,10 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
     entries = timeline(user, case, sections)
     referrals = _referrals_for(user, case)
     is_owner = case.owning_agency_id == user.agency_id
-    shown_panels = []
-    for panel in panels():
-        panel_context = panel.context(request, case, sections)
-        if panel_context is not None:
-            shown_panels.append(
-                render_to_string(
-                    panel.template, {"case": case, "sections": sections, **panel_context}, request=request
-                )
-            )
-
+    shown_panels = _rendered_panels(request, case, sections)
     if show_identity:
-        shown = []
-        if show_narrative and case.narrative:
-            shown.append("narrative")
-        for field in IDENTIFYING_PERSON_FIELDS:
-            if any(visible and getattr(p, field) for p, visible in persons):
-                shown.append(f"person.{field}")
-        shown += sorted({f"{e.kind}.detail" for e in entries if e.identifying and e.detail})
-        if any(r.reason for r in referrals):
-            shown.append("referral.reason")
-        if shown:
-            audit.record_read(user, CaseAudit.VIEW_IDENTITY, case, shown)
-
-    transition_form = None
-    if can(user, CasePermission.TRANSITION, case):
-        next_statuses = _next_statuses(case)
-        if next_statuses:
-            transition_form = TransitionForm()
-            transition_form.limit_to(next_statuses)
+        _record_identity_read(user, case, show_narrative, persons, entries, referrals)
+    transition_form = _transition_form(user, case)
     can_refer = can(user, CasePermission.REFER, case)
     now = timezone.now()
     context = {
@@ -228,6 +201,48 @@ def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "links": [link for links in _case_links for link in links(user, case)],
     }
     return render(request, "cases/case_detail.html", context)
+
+
+def _rendered_panels(request: HttpRequest, case: Case, sections: Any) -> list[str]:
+    """The case page's panels (amparo.cases.panels) that have something to show this reader."""
+    shown = []
+    for panel in panels():
+        panel_context = panel.context(request, case, sections)
+        if panel_context is not None:
+            shown.append(
+                render_to_string(
+                    panel.template, {"case": case, "sections": sections, **panel_context}, request=request
+                )
+            )
+    return shown
+
+
+def _record_identity_read(
+    user: Any, case: Case, show_narrative: bool, persons: list[Any], entries: list[Any], referrals: list[Any]
+) -> None:
+    """An audited read naming the identifying fields the page shows (none shown: nothing recorded)."""
+    shown = []
+    if show_narrative and case.narrative:
+        shown.append("narrative")
+    for field in IDENTIFYING_PERSON_FIELDS:
+        if any(visible and getattr(p, field) for p, visible in persons):
+            shown.append(f"person.{field}")
+    shown += sorted({f"{e.kind}.detail" for e in entries if e.identifying and e.detail})
+    if any(r.reason for r in referrals):
+        shown.append("referral.reason")
+    if shown:
+        audit.record_read(user, CaseAudit.VIEW_IDENTITY, case, shown)
+
+
+def _transition_form(user: Any, case: Case) -> TransitionForm | None:
+    if not can(user, CasePermission.TRANSITION, case):
+        return None
+    next_statuses = _next_statuses(case)
+    if not next_statuses:
+        return None
+    form = TransitionForm()
+    form.limit_to(next_statuses)
+    return form
 
 
 def _report_errors(request: HttpRequest, errors: Any) -> None:
@@ -332,25 +347,21 @@ def refer(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect("cases:detail", reference=case.reference)
     data = form.cleaned_data
     try:
-        with transaction.atomic():
-            consent = record_consent(
-                user,
-                case,
-                purpose=_("Referral to %(agency)s") % {"agency": data["to_agency"].short_name},
-                child_consent=data["child_consent"],
-                caregiver_consent=data["caregiver_consent"],
-                legal_basis=data["legal_basis"],
-                justification=data["justification"],
-            )
-            refer_case(
-                user,
-                case,
-                data["to_agency"],
-                reason=data["reason"],
-                consent=consent,
-                shared_fields=data["shared_fields"],
-                urgency=data["urgency"],
-            )
+        refer_with_consent(
+            user,
+            case,
+            data["to_agency"],
+            reason=data["reason"],
+            new_consent={
+                "purpose": _("Referral to %(agency)s") % {"agency": data["to_agency"].short_name},
+                "child_consent": data["child_consent"],
+                "caregiver_consent": data["caregiver_consent"],
+                "legal_basis": data["legal_basis"],
+                "justification": data["justification"],
+            },
+            shared_fields=data["shared_fields"],
+            urgency=data["urgency"],
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -570,6 +581,15 @@ urlpatterns = [
     path("<str:reference>/refer/", refer, name="refer"),
     path("<str:reference>/", case_detail, name="detail"),
 ]
+
+
+def case_list_link(user: Any) -> list[Any]:
+    """The first entry of the staff home page (registered with amparo.core.views in ready())."""
+    from amparo.core.views import Ability
+
+    if not can(user, CasePermission.LIST):
+        return []
+    return [Ability(gettext_lazy("Open the case list"), reverse("cases:list"))]
 
 
 def home_links(user: Any) -> list[Any]:

@@ -1,4 +1,4 @@
-"""Case pages for justice work (issue 4): the justice record, interviews of the child, preservation and
+"""Case pages for justice work: the justice record, interviews of the child, preservation and
 disclosure requests (with their letter and the agency's list), and the case dossier export.
 
 Each area is a panel of the case page (amparo.cases.panels) with its form; a form posted with a mistake is
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +20,6 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,19 +27,16 @@ from amparo.cases import preservation as preservation_rules
 from amparo.cases.access import get_case_for_user
 from amparo.cases.actions import justice as actions
 from amparo.cases.dossier import export_dossier
+from amparo.cases.forms import AnswerForm, InterviewForm, JusticeEventForm, PreservationForm
 from amparo.cases.interviews import repeat_interview_warning
 from amparo.cases.justice import permission_for, suggested_transition
 from amparo.cases.letters import preservation_letter
 from amparo.cases.models import (
     Case,
     JusticeEventKind,
-    PersonRole,
-    PreservationKind,
     PreservationRequest,
     PreservationStatus,
-    ServiceProvider,
     ShareableField,
-    Verdict,
 )
 from amparo.cases.panels import Panel, register_panel
 from amparo.cases.permissions import CasePermission, JusticeAudit, JusticePermission
@@ -50,131 +45,6 @@ from amparo.cases.visibility import visible_sections
 from amparo.cases.workflow import Outcome, Status
 from amparo.core import audit
 from amparo.core.policy import can
-
-DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-# --- Forms (shape only; the actions check the rules and say what is wrong) --------------------------------
-
-
-class _PanelForm(forms.Form):
-    """A form shown in a panel of the case page: its ids carry the panel's prefix, so that no two forms
-    of the page share an id (labels point at the right field)."""
-
-    id_prefix = "form"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
-        super().__init__(*args, **kwargs)
-
-
-class JusticeEventForm(_PanelForm):
-    id_prefix = "justice"
-    kind = forms.ChoiceField(label=gettext_lazy("Event"), choices=JusticeEventKind.choices)
-    occurred_at = forms.DateTimeField(label=gettext_lazy("Date and time"), widget=DATETIME)
-    court_case_number = forms.CharField(
-        label=gettext_lazy("Court case number"), max_length=64, required=False
-    )
-    court_name = forms.CharField(label=gettext_lazy("Court"), max_length=200, required=False)
-    verdict = forms.ChoiceField(
-        label=gettext_lazy("Verdict"),
-        choices=[("", gettext_lazy("No verdict (not a verdict event)")), *Verdict.choices[1:]],
-        required=False,
-    )
-    sentence = forms.CharField(label=gettext_lazy("Sentence"), max_length=300, required=False)
-    amount_mzn = forms.DecimalField(
-        label=gettext_lazy("Amount (MZN), compensation only"), max_digits=14, decimal_places=2, required=False
-    )
-    details = forms.CharField(
-        label=gettext_lazy("Details"),
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-    def limit_to(self, kinds: list[str]) -> None:
-        self.fields["kind"].choices = [(k, JusticeEventKind(k).label) for k in kinds]
-
-
-class InterviewForm(_PanelForm):
-    id_prefix = "interview"
-    person = forms.ChoiceField(label=gettext_lazy("Child"), required=False)
-    occurred_at = forms.DateTimeField(label=gettext_lazy("Date and time"), widget=DATETIME)
-    by_me = forms.BooleanField(label=gettext_lazy("I interviewed the child"), required=False)
-    interviewer_name = forms.CharField(
-        label=gettext_lazy("Interviewer (if not you)"), max_length=200, required=False
-    )
-    interviewer_trained = forms.BooleanField(
-        label=gettext_lazy("The interviewer is trained in interviewing children"), required=False
-    )
-    support_person_present = forms.BooleanField(
-        label=gettext_lazy("A support person was present"), required=False
-    )
-    support_person_role = forms.CharField(
-        label=gettext_lazy("Support person (role, not name)"), max_length=100, required=False
-    )
-    recorded = forms.BooleanField(
-        label=gettext_lazy("The interview was recorded (audio or video)"), required=False
-    )
-    recording_reference = forms.CharField(
-        label=gettext_lazy("Where the recording is kept"), max_length=200, required=False
-    )
-    place = forms.CharField(label=gettext_lazy("Place"), max_length=200, required=False)
-    purpose = forms.CharField(label=gettext_lazy("Purpose"), max_length=200, required=False)
-    notes = forms.CharField(
-        label=gettext_lazy("Notes"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
-    confirm_repeat = forms.BooleanField(
-        label=gettext_lazy("I confirm that another interview of this child is necessary"), required=False
-    )
-
-    def __init__(self, *args: Any, case: Case, show_identity: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.children = {str(p.pk): p for p in case.persons.filter(role=PersonRole.VICTIM)}
-        choices = [("", gettext_lazy("Not named"))]
-        for number, (pk, person) in enumerate(self.children.items(), start=1):
-            label = _("Child %(number)s (%(age)s, %(sex)s)") % {
-                "number": number,
-                "age": person.get_age_band_display(),
-                "sex": person.get_sex_display(),
-            }
-            if show_identity and person.name:
-                label = f"{label}: {person.name}"
-            choices.append((pk, label))
-        self.fields["person"].choices = choices
-
-
-class PreservationForm(_PanelForm):
-    id_prefix = "preservation"
-    provider = forms.ModelChoiceField(
-        label=gettext_lazy("Service provider"), queryset=ServiceProvider.objects.filter(active=True)
-    )
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=PreservationKind.choices)
-    identifiers = forms.CharField(
-        label=gettext_lazy("Identifiers (one per line: phone numbers, accounts, links, IP addresses)"),
-        max_length=10000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-    )
-    date_from = forms.DateField(label=gettext_lazy("From"), widget=DATE)
-    date_to = forms.DateField(label=gettext_lazy("To"), widget=DATE)
-    legal_basis = forms.CharField(
-        label=gettext_lazy("Legal basis"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
-class AnswerForm(_PanelForm):
-    id_prefix = "answer"
-    status = forms.ChoiceField(
-        label=gettext_lazy("Answer"),
-        choices=[
-            (s, PreservationStatus(s).label)
-            for s in PreservationStatus.values
-            if s in actions.ANSWER_STATUSES
-        ],
-    )
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=2000, required=False)
-
 
 # --- Panels --------------------------------------------------------------------------------------------
 

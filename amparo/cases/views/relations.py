@@ -1,4 +1,4 @@
-"""Case pages for links and merges between cases (issue 4): the "relations" panel of the case page (with the
+"""Case pages for links and merges between cases: the "relations" panel of the case page (with the
 banner of a merged duplicate), and its forms: link by reference (or accept a suggestion such as the same
 evidence file in two cases), remove a link, merge into another case (with confirmation), un-merge.
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,33 +18,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from amparo.cases.access import get_case_for_user
 from amparo.cases.actions import relations as actions
-from amparo.cases.models import Case, CaseRelation, RelationReason
+from amparo.cases.forms import LinkForm, MergeForm
+from amparo.cases.models import Case, CaseRelation
 from amparo.cases.panels import Panel, register_panel
 from amparo.cases.permissions import JusticePermission
 from amparo.cases.relations import link_suggestions, relations_for
 from amparo.core.policy import can
-
-
-class LinkForm(forms.Form):
-    other = forms.CharField(label=gettext_lazy("Reference of the other case"), max_length=16)
-    reason = forms.ChoiceField(label=gettext_lazy("Connection"), choices=RelationReason.choices)
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=2000, required=False)
-
-
-class MergeForm(forms.Form):
-    into = forms.CharField(label=gettext_lazy("Reference of the case to merge this one into"), max_length=16)
-    confirm = forms.BooleanField(
-        label=gettext_lazy(
-            "I confirm that this case is a duplicate. It will be hidden from case lists and show a link "
-            "to the other case; nothing is deleted and the merge can be undone."
-        ),
-        required=False,
-    )
 
 
 def relations_panel(request: HttpRequest, case: Case, sections: frozenset[str]) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The victim rights information package on the case page (issue 4): the panel "rights" with the printable
+"""The victim rights information package on the case page: the panel "rights" with the printable
 PDF, a preview of the web page and the SMS text, the form to record that the package was given, and
 sending the SMS version to the reporter's consented number (when intake registered a sender).
 

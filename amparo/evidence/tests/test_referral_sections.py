@@ -8,12 +8,12 @@ import pytest
 from amparo.cases import actions
 from amparo.cases.models import ShareableField
 from amparo.cases.permissions import CasePermission
-from amparo.conftest import SYSTEM, given_consent
+from amparo.cases.tests.fixtures import given_consent
+from amparo.conftest import SYSTEM
 from amparo.core.models import Agency
 from amparo.core.policy import can
 from amparo.evidence import actions as evidence_actions
 from amparo.evidence.permissions import EvidencePermission
-from amparo.intake.permissions import IntakePermission
 
 pytestmark = pytest.mark.django_db
 
@@ -91,12 +91,3 @@ def test_a_referral_that_shares_the_evidence_opens_it(make_case, make_user) -> N
     _accepted_referral(case, receiver, [ShareableField.EVIDENCE])
     assert can(receiver, EvidencePermission.READ, case)
     assert can(receiver, EvidencePermission.READ, item)
-
-
-def test_the_reporter_conversation_needs_the_reporter_identity_section(make_case, make_user) -> None:  # noqa: ANN001
-    case = make_case(agency="linha-fala-crianca")
-    receiver = make_user("investigator", "agency_supervisor", agency="sernic")
-    _accepted_referral(case, receiver, [ShareableField.NARRATIVE, ShareableField.NOTES])
-    assert not can(receiver, IntakePermission.MESSAGE_REPORTER, case)
-    owner = make_user("helpline_operator", agency="linha-fala-crianca")
-    assert can(owner, IntakePermission.MESSAGE_REPORTER, case)

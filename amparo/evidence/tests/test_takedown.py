@@ -154,26 +154,6 @@ def test_time_to_removal_runs_from_request_to_removal(investigator, case):
     assert stats == {"removed": 2, "median": dt.timedelta(hours=20), "median_days": 20 / 24}
 
 
-# --------------------------------------------------------------------------- the observatory indicator
-
-
-@pytest.mark.django_db
-def test_the_observatory_median_days_to_removal_uses_these_notices(investigator, case):
-    from amparo.observatory.compute import Period, compute
-
-    at = timezone.now().replace(day=15, hour=12, minute=0, second=0, microsecond=0)
-    for days in (1, 2, 3, 4, 10):
-        notice = takedown.create_notice(
-            investigator, case, url=f"https://a.example.test/{days}", platform="tiktok"
-        )
-        removed_after(notice, 24 * days, at=at)
-    takedown.create_notice(
-        investigator, case, url="https://a.example.test/waiting"
-    )  # not removed: not counted
-    result = compute("OCSEA.DAYS.REMOVAL", Period.containing("month", timezone.localdate(at)))
-    assert result.median == 3.0
-
-
 # --------------------------------------------------------------------------- the block list
 
 

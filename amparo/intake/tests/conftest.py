@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from amparo.cases.tests.fixtures import make_case  # noqa: F401  (fixture: cases' builder)
 from amparo.intake import actions, forms, webhooks
 
 

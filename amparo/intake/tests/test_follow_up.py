@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amparo.cases import actions as case_actions
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency
 from amparo.intake import actions, receipts

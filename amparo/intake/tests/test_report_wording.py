@@ -1,5 +1,6 @@
 """The report form speaks to the reporter it has: its second step is worded for whom the report is
-about, the common answers come first, and its advice on screenshots agrees with the awareness pages."""
+about and the common answers come first. (Its advice on screenshots agrees with the awareness pages:
+tested with outreach, which publishes them, in amparo/outreach/tests/test_screenshot_advice.py.)"""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import re
 import pytest
 
 from amparo.intake.tests.test_web_report import ANSWERS, state_of
-from amparo.outreach import seed
-from amparo.outreach.tests.helpers import SYSTEM, approve_all
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -77,19 +76,3 @@ def test_a_rarer_answer_chosen_before_keeps_more_choices_open_when_going_back(cl
     html = back.content.decode()
     assert '<details class="more-choices" open>' in html
     assert re.search(r'value="telegram"[^>]*checked', html)
-
-
-def test_the_advice_on_screenshots_is_the_same_on_the_form_and_the_awareness_page(client, make_user):
-    seed.seed(SYSTEM)
-    approve_all(make_user("agency_supervisor", agency="mgcas"))
-    client.cookies["django_language"] = "pt"
-    response = client.get("/report/")
-    form = client.post(
-        "/report/", {"state": state_of(response), "step": "who", **ANSWERS["who"]}
-    ).content.decode()
-    advice = client.get("/safe-online/children/").content.decode()
-    for page in (form, advice):
-        text = " ".join(page.split())
-        assert "link ou o nome da conta" in text
-        assert "captura de ecrã de uma mensagem de ameaça" in text
-    assert "tira capturas de ecrã e guarda" not in advice

@@ -158,10 +158,10 @@ def test_report_for_an_agency_deactivated_meanwhile_goes_to_the_web_routing_agen
 
 @pytest.mark.django_db
 def test_a_revoked_nodes_wipe_erases_web_reports_not_yet_filed(database_queue: None) -> None:
-    from amparo.sync.actions import _wipe_hooks
+    from amparo.core.wipe import wipe_hooks
 
     submit()
-    assert actions.wipe_unfiled in _wipe_hooks  # registered by the sync app: runs with the node's wipe
+    assert actions.wipe_unfiled in wipe_hooks()  # registered by intake: runs with the node's wipe
     counts = actions.wipe_unfiled()
     assert counts["intake.WebSubmission"] == 1
     assert not WebSubmission.objects.exists()

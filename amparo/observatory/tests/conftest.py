@@ -1,6 +1,8 @@
 import pytest
 from django.utils import translation
 
+from amparo.cases.tests.fixtures import make_case  # noqa: F401  (fixture: cases' builder)
+
 
 @pytest.fixture
 def english():  # noqa: ANN201

@@ -10,7 +10,7 @@ import pytest
 
 from amparo.cases import actions
 from amparo.cases.actions.justice import record_justice_event
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core.models import Agency
 from amparo.observatory.compute import Period, compute, funnel
 from amparo.observatory.tests.test_compute import MARCH, SYSTEM, TO_INVESTIGATION, advance, at, new_case

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from amparo.cases import actions
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.core import audit
 from amparo.core.models import Agency, District
 from amparo.observatory.compute import Period, compute, compute_linked, funnel, series

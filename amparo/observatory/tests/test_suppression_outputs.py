@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amparo.cases import actions
-from amparo.conftest import given_consent
+from amparo.cases.tests.fixtures import given_consent
 from amparo.lib.disclosure import Cell, Table1D, Table2D
 from amparo.lib.tests.test_disclosure import View, alternative_exists, assert_safe, view_of
 from amparo.observatory import compute as c

@@ -1,4 +1,5 @@
-"""Encryption at rest, blind indexes and key rotation.
+"""Encryption at rest, blind indexes and key rotation (amparo.core.crypto, core.keys), on the tables that
+hold encrypted fields: the case and its persons (core has no encrypted table of its own to test them on).
 
 All names and phone numbers here are invented.
 """
@@ -160,33 +161,6 @@ def test_a_value_copied_into_the_same_column_of_another_row_fails_to_decrypt(mak
     write_raw("cases_case", "narrative", target.pk, raw("cases_case", "narrative", source.pk))
     with pytest.raises(crypto.IntegrityAlarm, match="for its row"):
         Case.objects.get(pk=target.pk).narrative  # noqa: B018
-
-
-def test_rows_whose_key_the_database_assigns_are_bound_too(db):
-    from amparo.intake.models import InboundMessage
-
-    fields = {f.name for f in InboundMessage._meta.concrete_fields}
-    assert type(InboundMessage._meta.pk).__name__ == "BigAutoField"
-    assert {"sender", "text"} <= fields
-    channel = _any_channel()
-    first = InboundMessage.objects.create(
-        channel=channel, provider_message_id="m1", sender="+258840000001", text="primeira"
-    )
-    second = InboundMessage.objects.create(
-        channel=channel, provider_message_id="m2", sender="+258840000002", text="segunda"
-    )
-    assert InboundMessage.objects.get(pk=first.pk).text == "primeira"
-    write_raw("intake_inboundmessage", "text", second.pk, raw("intake_inboundmessage", "text", first.pk))
-    with pytest.raises(crypto.IntegrityAlarm, match="for its row"):
-        InboundMessage.objects.get(pk=second.pk).text  # noqa: B018
-
-
-def _any_channel():  # noqa: ANN202
-    from amparo.intake.providers import create_channel
-
-    return create_channel(
-        audit.Actor.system("tests"), name="SMS test", kind="sms", provider="log", short_code="1458"
-    )
 
 
 def test_a_plain_value_cannot_be_written_with_update(make_case):
