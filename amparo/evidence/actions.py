@@ -198,7 +198,12 @@ def record_hashes(
     md5: str,
     pdq_result: pdq.PdqResult | None = None,
     dihedral: list[str] | None = None,
+    vpdq: list[str] | None = None,
+    not_hashed: str | None = None,
 ) -> EvidenceItem:
+    """Store an item's hashes and a HASHED custody event. ``vpdq``: a video's frame lines;
+    ``not_hashed``: why an image or video has no perceptual hash (e.g. "too large to decode safely"),
+    written on the custody chain as "not hashed: <reason>"."""
     with transaction.atomic():
         item = EvidenceItem.objects.select_for_update().get(pk=item.pk)
         if sha256 != item.sha256:
@@ -211,11 +216,18 @@ def record_hashes(
             item.pdq_dihedral = list(dihedral or [pdq_result.hash_hex])
             item.pdq_low_quality = not pdq_result.matchable
             fields += ["pdq", "pdq_quality", "pdq_dihedral", "pdq_low_quality"]
+        if vpdq:
+            item.vpdq = list(vpdq)
+            fields.append("vpdq")
         item.hashing = HashingState.DONE
         item.save(update_fields=fields)
         detail = {"sha1": sha1, "md5": md5}
         if pdq_result is not None:
             detail |= {"pdq": pdq_result.hash_hex, "quality": pdq_result.quality}
+        if vpdq:
+            detail["vpdq_frames"] = len(vpdq)
+        if not_hashed:
+            detail["perceptual"] = f"not hashed: {not_hashed}"
         _custody(SYSTEM, item, CustodyKind.HASHED, EvidenceAudit.ITEM_HASH, detail=detail)
     return item
 

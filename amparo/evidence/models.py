@@ -48,6 +48,8 @@ class EvidenceItem(models.Model):
     pdq_quality = models.PositiveSmallIntegerField(_("PDQ quality"), null=True, blank=True)
     pdq_dihedral = models.JSONField(_("PDQ of rotations and mirror images"), default=list, blank=True)
     # A PDQ of quality under 50 is never matched automatically: the item is flagged for a person instead.
+    # A video's vPDQ: one "frame,quality,pdq_hex,timestamp" line per sampled frame.
+    vpdq = models.JSONField(_("vPDQ frames"), default=list, blank=True)
     pdq_low_quality = models.BooleanField(_("PDQ quality too low to match"), default=False)
     hashing = models.CharField(
         _("hashing"), max_length=8, choices=HashingState.choices, default=HashingState.PENDING
@@ -165,9 +167,12 @@ class HashType(models.TextChoices):
     SHA1 = "sha1", "SHA-1"
     SHA256 = "sha256", "SHA-256"
     PDQ = "pdq", "PDQ"
+    VPDQ = "vpdq", "vPDQ"
 
 
-HASH_LENGTHS = {HashType.MD5: 32, HashType.SHA1: 40, HashType.SHA256: 64, HashType.PDQ: 64}
+# A vPDQ entry's value is the SHA-256 of its frame lines (its identity in the list); the frames
+# themselves are in ``HashEntry.frames``.
+HASH_LENGTHS = {HashType.MD5: 32, HashType.SHA1: 40, HashType.SHA256: 64, HashType.PDQ: 64, HashType.VPDQ: 64}
 
 
 class HashList(models.Model):
@@ -207,6 +212,8 @@ class HashEntry(models.Model):
     value = models.CharField(max_length=64)  # lower-case hex
     category = models.CharField(_("category as received"), max_length=100, blank=True)
     entry_id = models.CharField(_("entry id at the source"), max_length=100, blank=True)
+    # vPDQ entries only: the listed video's frames, one "frame,quality,pdq_hex,timestamp" line each.
+    frames = models.TextField(_("vPDQ frames"), blank=True, db_default="")
     deleted_at = models.DateTimeField(_("tombstoned"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

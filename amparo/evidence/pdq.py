@@ -31,16 +31,28 @@ DEFAULT_THRESHOLD = 31
 MAX_THRESHOLD = 52
 MIN_QUALITY = 50
 
-# Decompression bombs: Pillow warns above ~89 M pixels and refuses above ~179 M. Large
-# phone photos (108 MP) are legitimate evidence, so we silence the warning and refuse
-# just below Pillow's hard limit with our own message. Decoding one costs ~3 bytes a pixel.
-MAX_IMAGE_PIXELS = 178_000_000
+# Decompression bombs (docs/security.md, "Hostile files"): the pixels a decode would produce are
+# read from the header and refused above a budget before any pixel is decoded. JPEGs are reduced
+# in the DCT domain first (a 108 MP phone photo decodes to under 7 MP on the fast path), so the
+# budget bites only on what would really be decoded: ~3 bytes a pixel, 64 M pixels ~ 200 MB.
+MAX_DECODE_PIXELS = 64_000_000
+# The fast path decodes to the smallest size with at least this many pixels on the short side.
+FAST_SHORT_SIDE = 512
 
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 class PdqError(ValueError):
     """A file cannot be PDQ-hashed (not an image, truncated, or too large)."""
+
+    reason = "could not be decoded"
+
+
+class TooLargeToDecode(PdqError):
+    """The image would decode to more pixels than the budget allows (a decompression bomb or a
+    legitimate giant): its exact hashes stand, its perceptual hash is not computed."""
+
+    reason = "too large to decode safely"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +117,51 @@ def exact_hashes(stream: BinaryIO | str | os.PathLike[str], chunk_size: int = 1 
     return ExactHashes(sha256.hexdigest(), sha1.hexdigest(), md5.hexdigest(), size)
 
 
-def _load_rgb(image: PathOrStream) -> np.ndarray:
-    """Decode an image at full resolution into an RGB ``uint8`` array of shape (h, w, 3)."""
+def _register_heif() -> None:
+    """HEIC/HEIF (iPhone photos) through pillow-heif, registered with Pillow once."""
+    global _heif_registered
+    if not _heif_registered:
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError:  # pragma: no cover - pillow-heif is a dependency; without it HEIC is unsupported
+            pass
+        else:
+            register_heif_opener()
+        _heif_registered = True
+
+
+_heif_registered = False
+
+
+def _draft_size(width: int, height: int) -> tuple[int, int]:
+    """The size to ask JPEG's DCT-domain reduction for: the short side no smaller than FAST_SHORT_SIDE."""
+    short = min(width, height)
+    if short <= FAST_SHORT_SIDE:
+        return width, height
+    ratio = FAST_SHORT_SIDE / short
+    return max(1, int(width * ratio)), max(1, int(height * ratio))
+
+
+def _load_rgb(image: PathOrStream, exact: bool = True) -> np.ndarray:
+    """Decode an image into an RGB ``uint8`` array of shape (h, w, 3).
+
+    ``exact``: at full resolution (reproduces ThreatExchange's reference hashes bit for bit).
+    Otherwise the fast path: JPEGs reduced while decoding (1/2, 1/4 or 1/8 in the DCT domain) to
+    the smallest size with a short side of at least 512 pixels, other formats box-reduced after
+    decoding; PDQ filters every image down to 64 x 64, so the hash moves by a few bits at most.
+
+    Raises ``TooLargeToDecode`` before decoding when the decode would exceed
+    ``MAX_DECODE_PIXELS``, and ``PdqError`` for anything else that is not a decodable image.
+    """
     import warnings
 
     from PIL import Image, UnidentifiedImageError
 
+    _register_heif()
     try:
         with warnings.catch_warnings():
-            # Within our pixel bound the bomb warning is noise; Pillow's note that palette
-            # images with transparency "should be converted to RGBA" does not apply (PDQ
+            # Our own budget (below) is stricter than Pillow's bomb warning; Pillow's note that
+            # palette images with transparency "should be converted to RGBA" does not apply (PDQ
             # hashes RGB).
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.filterwarnings(
@@ -122,18 +169,28 @@ def _load_rgb(image: PathOrStream) -> np.ndarray:
             )
             with Image.open(image) as img:
                 width, height = img.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise PdqError(
-                        f"The image has {width * height} pixels, more than the limit of {MAX_IMAGE_PIXELS}."
-                    )
                 if width < 1 or height < 1:
                     raise PdqError("The image has no pixels.")
+                if not exact and img.format == "JPEG":
+                    img.draft(img.mode, _draft_size(width, height))
+                    width, height = img.size  # what the decoder will really produce
+                if width * height > MAX_DECODE_PIXELS:
+                    raise TooLargeToDecode(
+                        f"The image would decode to {width} x {height} pixels, more than the budget of "
+                        f"{MAX_DECODE_PIXELS}."
+                    )
                 # Only the first frame of an animation is hashed.
                 img.seek(0)
                 rgb = img.convert("RGB")
+                if not exact:
+                    factor = min(rgb.size) // FAST_SHORT_SIDE
+                    if factor >= 2:
+                        rgb = rgb.reduce(factor)
                 return np.asarray(rgb, dtype=np.uint8)
     except PdqError:
         raise
+    except MemoryError:
+        raise TooLargeToDecode("The image ran out of memory while decoding.") from None
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise PdqError(f"The file is not an image Pillow can decode ({type(exc).__name__}).") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
@@ -166,22 +223,25 @@ def pdq_dihedral_from_array(rgb: np.ndarray) -> tuple[list[str], int]:
     return [bits_to_hex(h) for h in hashes], int(quality)
 
 
-def pdq_hash(image: PathOrStream) -> PdqResult:
-    """PDQ hash and quality of an image file or binary stream.
+def pdq_hash(image: PathOrStream, *, exact: bool = True) -> PdqResult:
+    """PDQ hash and quality of an image file or binary stream (``exact``: full-resolution decode).
 
     Raises ``PdqError`` if the data is not a decodable image.
     """
-    return pdq_from_array(_load_rgb(image))
+    return pdq_from_array(_load_rgb(image, exact))
 
 
-def pdq_dihedral(image: PathOrStream) -> list[str]:
+def pdq_dihedral(image: PathOrStream, *, exact: bool = True) -> list[str]:
     """The 8 dihedral PDQ hashes (rotations and mirrors) of an image; the first is the original."""
-    return pdq_dihedral_from_array(_load_rgb(image))[0]
+    return pdq_dihedral_from_array(_load_rgb(image, exact))[0]
 
 
-def pdq_all(image: PathOrStream) -> tuple[PdqResult, list[str]]:
-    """Decode once and return both the PDQ result and the 8 dihedral hashes (for ingest)."""
-    rgb = _load_rgb(image)
+def pdq_all(image: PathOrStream, *, exact: bool = True) -> tuple[PdqResult, list[str]]:
+    """Decode once and return both the PDQ result and the 8 dihedral hashes (for ingest).
+
+    ``exact=False`` is the fast path (reduced decode) the vault and ``amparo evidence scan`` use.
+    """
+    rgb = _load_rgb(image, exact)
     hashes, quality = pdq_dihedral_from_array(rgb)
     return PdqResult(hashes[0], quality), hashes
 

@@ -176,8 +176,8 @@ def test_a_truncated_image_is_refused_with_pdq_error():
 
 
 def test_an_image_over_the_pixel_limit_is_refused_before_decoding(monkeypatch):
-    monkeypatch.setattr(pdq, "MAX_IMAGE_PIXELS", 100 * 100)
-    with pytest.raises(pdq.PdqError, match="more than the limit"):
+    monkeypatch.setattr(pdq, "MAX_DECODE_PIXELS", 100 * 100)
+    with pytest.raises(pdq.TooLargeToDecode, match="more than the budget"):
         pdq.pdq_hash(encode(Image.new("RGB", (101, 100))))
 
 
