@@ -6,6 +6,7 @@ at that moment."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import uuid
@@ -640,6 +641,40 @@ def import_rows(
         from amparo.evidence import matching
 
         matching.invalidate()
+    return result
+
+
+def import_vpdq(
+    actor: Any, hash_list: HashList, videos: Iterable[tuple[str, str, list[Any]]], *, match: bool = True
+) -> ImportResult:
+    """Add listed videos to a list: each ``(entry id, category, vPDQ frames)`` becomes one entry whose
+    value is the SHA-256 of its frame lines (a video listed twice is skipped), then the vault's videos
+    are matched against the new entries."""
+    from amparo.evidence import vpdq
+
+    _require(actor, EvidencePermission.HASHLIST_MANAGE, None)
+    result = ImportResult(hash_list)
+    before = HashEntry.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    with transaction.atomic():
+        for entry_id, category, frames in videos:
+            lines = vpdq.format_lines(frames)
+            value = hashlib.sha256(lines.encode()).hexdigest()
+            _, created = HashEntry.objects.get_or_create(
+                hash_list=hash_list,
+                hash_type=HashType.VPDQ,
+                value=value,
+                defaults={"frames": lines, "category": category[:100], "entry_id": entry_id[:100]},
+            )
+            result.added += created
+            result.skipped += not created
+        HashList.objects.filter(pk=hash_list.pk).update(version=F("version") + 1, updated_at=timezone.now())
+        audit.record(actor, EvidenceAudit.HASHLIST_IMPORT, hash_list, ["entries"])
+    hash_list.refresh_from_db()
+    if match and result.added:
+        from amparo.evidence import matching
+
+        matching.invalidate()
+        result.matches = matching.match_new_entries(hash_list, after_id=before)
     return result
 
 

@@ -1,12 +1,16 @@
 """`amparo hashlist import|export`: hash lists ("banks") of known material.
 
     amparo hashlist import --name NAME --source SOURCE [--format csv|pdq|vics] [--delete] FILE
+    amparo hashlist import --name NAME --source SOURCE --format vpdq [--category C] FILE|FOLDER
     amparo hashlist export --case REF --format vics|csv [--region Default] -o FILE
 
 Import streams the file (a 10-million-line list is never held whole), writes entries in batches and
 then matches only the new entries against the vault. `--delete` tombstones the listed hashes instead.
 It prints records read, hashes read and added per type, records skipped per reason, hashes of types not
 kept (PhotoDNA) and the peak memory; a file that yields no hash is an error and makes no list.
+`--format vpdq` reads listed videos in the vPDQ reference's text format (one file per video, a line
+per sampled frame: `frame_number,quality,pdq_hex,timestamp`); a folder is read file by file (*.txt),
+each file's name (without .txt) kept as the entry's id at the source.
 Export writes a case's hashes (never its files) for international cooperation: VICS 2.0, one Media
 record per distinct MD5; it is audited and adds an "exported" custody event to every item.
 """
@@ -33,6 +37,7 @@ from amparo.evidence import actions, formats
 from amparo.evidence.models import EvidenceItem, HashSource
 
 BATCH = 5000
+VPDQ_FORMAT = "vpdq"
 
 SHAPES = {
     "csv": "A csv list holds lines 'hash_type,hash,category' (md5, sha1, sha256 or pdq).",
@@ -117,7 +122,12 @@ class Command(BaseCommand):
         imp = sub.add_parser("import", help="Import (or with --delete, tombstone) the hashes in FILE.")
         imp.add_argument("--name", required=True, help="The list's name, e.g. 'ICSE 2026-11'.")
         imp.add_argument("--source", required=True, choices=HashSource.values)
-        imp.add_argument("--format", choices=formats.FORMATS, help="Default: guessed from the first bytes.")
+        imp.add_argument(
+            "--format",
+            choices=(*formats.FORMATS, VPDQ_FORMAT),
+            help="Default: guessed from the first bytes (vpdq: listed videos, never guessed).",
+        )
+        imp.add_argument("--category", default="", help="With --format vpdq: the category of every video.")
         imp.add_argument("--permission-note", default="", help="Under what permission the list may be used.")
         imp.add_argument(
             "--pdq-threshold",
@@ -160,6 +170,9 @@ class Command(BaseCommand):
     def _import(
         self, *, name: str, source: str, format: str | None, file: str, as_json: bool, **options: Any
     ) -> None:
+        if format == VPDQ_FORMAT:
+            self._import_vpdq(name=name, source=source, file=file, as_json=as_json, **options)
+            return
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file} is not a readable file. Check the path.")
@@ -247,6 +260,43 @@ class Command(BaseCommand):
         self.stdout.write(f"Peak memory: {summary['peak_memory_mb']} MB.")
         for problem in report.problems[:10]:
             self.stderr.write(problem)
+
+    def _import_vpdq(self, *, name: str, source: str, file: str, as_json: bool, **options: Any) -> None:
+        from amparo.evidence import vpdq
+
+        root = Path(file)
+        files = sorted(root.glob("*.txt")) if root.is_dir() else [root]
+        if not root.exists() or not files:
+            raise CommandError(f"{file} is not a vPDQ file nor a folder of them (*.txt). Check the path.")
+        videos = []
+        for path in files:
+            try:
+                frames = vpdq.parse_lines(path.read_text(encoding="utf-8-sig"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise CommandError(
+                    f"{path.name}: {exc} Fix the file and import again; nothing was imported."
+                ) from None
+            if not frames:
+                raise CommandError(f"{path.name} lists no frame. Fix the file; nothing was imported.")
+            videos.append((path.stem, options.get("category") or "", frames))
+        actor = _actor(options.get("user"), "cli:hashlist")
+        hash_list = actions.get_or_create_hash_list(
+            actor, name, source, permission_note=options.get("permission_note") or ""
+        )
+        result = actions.import_vpdq(actor, hash_list, videos)
+        summary = {
+            "list": hash_list.name,
+            "added": result.added,
+            "already_listed": result.skipped,
+            "new_matches": result.matches,
+        }
+        if as_json:
+            self.stdout.write(json.dumps(summary))
+        else:
+            self.stdout.write(
+                f"{hash_list.name}: {result.added} videos added, {result.skipped} already listed; "
+                f"{result.matches} new matches in the vault."
+            )
 
     def _export(
         self, *, reference: str, format: str, output: str, as_json: bool, region: str, **options: Any
