@@ -72,6 +72,53 @@ def test_every_reference_edit_lies_within_31_bits_of_the_original(row):
     assert pdq.hamming(original, pdq.pdq_hash(DATA / row["file"]).hash_hex) <= pdq.DEFAULT_THRESHOLD
 
 
+# The fast path decodes JPEGs reduced in the DCT domain and other formats box-reduced; its hashes
+# must stay within 8 bits of the full-resolution reference decode, with the same quality flag.
+FAST_PATH_TOLERANCE = 8
+
+
+def twelve_megapixels(name: str, fmt: str = "JPEG") -> io.BytesIO:
+    """A reference photograph enlarged to 12 MP (4000 x 2510), as a phone would store it."""
+    with Image.open(DATA / name) as img:
+        return encode(img.convert("RGB").resize((4000, 2510), Image.Resampling.BICUBIC), fmt, quality=92)
+
+
+def fast_path_cases() -> list[tuple[str, object]]:
+    cases: list[tuple[str, object]] = [("phone-12mp", DATA / "phone-12mp-exif-rotn-1.jpg")]
+    cases += [(row["file"], DATA / row["file"]) for row in reference_rows()]
+    for name in ("aaa-orig.jpg", "blur-a-lot.jpg", "sharpen-a-lot.jpg", "high-contrast.jpg"):
+        cases.append((f"12mp-{name}", twelve_megapixels(name)))
+    cases.append(("12mp-png", twelve_megapixels("shrink-a-little.jpg", "PNG")))
+    return cases
+
+
+def test_the_fast_path_stays_within_8_bits_of_the_reference_decode():
+    distances = {}
+    for label, source in fast_path_cases():
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        exact = pdq.pdq_all(source, exact=True)
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        fast = pdq.pdq_all(source, exact=False)
+        assert fast[0].matchable == exact[0].matchable, label
+        distances[label] = pdq.hamming(fast[0].hash_hex, exact[0].hash_hex)
+        # The rotations and mirror images move together with the original.
+        assert max(pdq.hamming(a, b) for a, b in zip(fast[1], exact[1], strict=True)) <= FAST_PATH_TOLERANCE
+    assert max(distances.values()) <= FAST_PATH_TOLERANCE, distances
+    assert distances["phone-12mp"] > 0  # the photo really went through the reduced decode
+
+
+def test_the_fast_path_decodes_a_12_megapixel_jpeg_at_a_quarter_of_its_size(monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        pdq, "pdq_dihedral_from_array", lambda rgb: seen.append(rgb.shape) or (["0" * 64], 100)
+    )
+    pdq.pdq_all(DATA / "phone-12mp-exif-rotn-1.jpg", exact=False)
+    pdq.pdq_all(DATA / "phone-12mp-exif-rotn-1.jpg", exact=True)
+    assert seen == [(756, 1008, 3), (3024, 4032, 3)]
+
+
 def test_a_stream_and_a_path_give_the_same_hash():
     path = DATA / "aaa-orig.jpg"
     with open(path, "rb") as handle:
