@@ -71,3 +71,26 @@ def test_the_vault_hashes_images_on_the_fast_path_in_a_child(evidence_dir, make_
     assert len(item.pdq_dihedral) == 8
     hashed = CustodyEvent.objects.get(item=item, kind=CustodyKind.HASHED)
     assert "perceptual" not in hashed.detail
+
+
+@pytest.fixture
+def _static_root(settings, tmp_path):
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_static_root")
+def test_a_bomb_uploaded_by_staff_is_stored_and_marked_not_hashed(client, evidence_dir, make_case, make_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from amparo.core.tests.test_web import sign_in
+
+    case = make_case(agency="sernic")
+    sign_in(client, make_user("investigator", agency="sernic"))
+    upload = SimpleUploadedFile("foto.png", BOMB, content_type="image/png")
+    response = client.post(f"/evidence/cases/{case.reference}/", {"file": upload, "received_from": "Desk"})
+    assert response.status_code == 302
+    item = EvidenceItem.objects.get(case=case)
+    hashed = CustodyEvent.objects.get(item=item, kind=CustodyKind.HASHED)
+    assert hashed.detail["perceptual"] == "not hashed: too large to decode safely"

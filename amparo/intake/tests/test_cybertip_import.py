@@ -502,3 +502,24 @@ def test_generated_uploads_to_the_page_are_refused_with_a_reason_and_keep_nothin
         assert_nothing_left(evidence_dir)
 
     check()
+
+
+@pytest.mark.django_db
+def test_a_decompression_bomb_in_a_package_is_stored_and_marked_not_hashed(evidence_dir, tmp_path):
+    import hashlib
+
+    from amparo.evidence.models import CustodyEvent
+    from amparo.evidence.tests.hostile import png_bomb
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(EXAMPLE, copy)
+    bomb = png_bomb()
+    (copy / "Media" / "image_0001.jpg").write_bytes(bomb)
+    report = copy / "report.xml"
+    md5 = hashlib.md5(bomb, usedforsecurity=False).hexdigest()
+    report.write_text(report.read_text().replace("601d04ab5d3644389bafa70b1a3fd347", md5))
+    assert run_import(copy)["files"] == 1
+    item = EvidenceItem.objects.get()
+    assert item.md5 == md5
+    hashed = CustodyEvent.objects.get(item=item, kind="hashed")
+    assert hashed.detail["perceptual"] == "not hashed: too large to decode safely"

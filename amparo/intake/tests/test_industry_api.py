@@ -597,3 +597,17 @@ def test_the_case_timeline_names_the_organisation_and_submission(acme, investiga
     with translation.override("en"):
         titles = [e.title for e in timeline(investigator, case, frozenset())]
     assert "Report tl-1 received from Example acme Ltd through the industry API." in titles
+
+
+@pytest.mark.django_db
+def test_a_decompression_bomb_uploaded_by_a_platform_is_stored_and_marked_not_hashed(acme, evidence_dir):
+    from amparo.evidence.models import CustodyEvent
+    from amparo.evidence.tests.hostile import png_bomb
+
+    bomb = png_bomb()
+    api = Industry(key_for(acme))
+    api.post("/reports", report("bomb-1", files=[{"sha256": hashlib.sha256(bomb).hexdigest()}]))
+    assert api.upload("/reports/bomb-1/files", "x.png", bomb).status_code == 201
+    item = EvidenceItem.objects.get()
+    hashed = CustodyEvent.objects.get(item=item, kind="hashed")
+    assert hashed.detail["perceptual"] == "not hashed: too large to decode safely"

@@ -174,3 +174,16 @@ def test_wiping_a_node_erases_its_evidence_files_and_records(db, make_case, sett
     assert not CustodyEvent.objects.exists()
     assert not SentFile.objects.exists()
     assert not get_storage().exists(item.storage_key)
+
+
+def test_a_decompression_bomb_from_a_node_arrives_whole_and_is_marked_not_hashed(node_and_key, case) -> None:  # noqa: ANN001
+    from amparo.evidence.tests.hostile import png_bomb
+
+    node, _key = node_and_key
+    bomb, item_id = png_bomb(), uuid.uuid4()
+    _offer(node, case, data=bomb, item=item_id)
+    assert _piece(node, 0, data=bomb, item=item_id)["complete"] is True
+    item = EvidenceItem.objects.get(pk=item_id)
+    assert item.md5 == hashlib.md5(bomb, usedforsecurity=False).hexdigest()
+    hashed = CustodyEvent.objects.get(item=item, kind="hashed")
+    assert hashed.detail["perceptual"] == "not hashed: too large to decode safely"
