@@ -122,7 +122,9 @@ def _frames(container, seconds_per_hash: float, max_frame_pixels: int) -> Iterat
     if fps <= 0:
         raise VideoError("The video's frame rate is unknown.")
     every = max(1, int(seconds_per_hash * fps))
-    stream.thread_type = "SLICE"  # as the reference: frame threads would hold several frames at once
+    # One decoding thread: a scan runs one hashing process per core already, and frame threads would
+    # hold several decoded frames at once.
+    stream.codec_context.thread_count = 1
     sampled = 0
     for number, frame in enumerate(container.decode(stream)):
         if number % every:

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 
-def scene(seed: int, width: int, height: int, frames: int) -> list[np.ndarray]:
+def scene(seed: int, width: int, height: int, frames: int) -> Iterator[np.ndarray]:
     """A pan over a random texture, with a cut to another texture halfway: frames with PDQ quality
     100 that change over time."""
     rng = np.random.default_rng(seed)
-    out = []
     for part in range(2):
         big = _texture(rng, width * 2, height)
         half = frames // 2 if part == 0 else frames - frames // 2
         for k in range(half):
             x = int(k * width / max(half, 1))
-            out.append(np.ascontiguousarray(big[:height, x : x + width]))
-    return out
+            yield np.ascontiguousarray(big[:height, x : x + width])
 
 
 def _texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
@@ -37,7 +37,7 @@ def _texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
 
 def write_video(
     path: Path,
-    frames: list[np.ndarray],
+    frames: Iterable[np.ndarray],
     *,
     fps: int = 10,
     codec: str = "libx264",
@@ -48,14 +48,16 @@ def write_video(
     """Encode RGB frames (optionally scaled to ``size``) into ``path``."""
     import av
 
+    frames = iter(frames)
+    first = next(frames)
     with av.open(str(path), mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=fps)
-        height, width = frames[0].shape[:2]
+        height, width = first.shape[:2]
         stream.width, stream.height = size or (width, height)
         stream.pix_fmt = "yuv420p"
         if bit_rate:
             stream.bit_rate = bit_rate
-        for rgb in frames:
+        for rgb in itertools.chain([first], frames):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             if size:
                 frame = frame.reformat(width=size[0], height=size[1])

@@ -75,7 +75,7 @@ def videos(tmp_path_factory):
     """A listed video, a copy re-encoded with another codec at a lower bitrate and resolution, and an
     unrelated video (all synthetic)."""
     folder = tmp_path_factory.mktemp("videos")
-    frames = scene(1, 256, 192, 40)
+    frames = list(scene(1, 256, 192, 40))
     listed = write_video(folder / "listed.mp4", frames, bit_rate=600_000)
     copy = write_video(folder / "copy.webm", frames, codec="libvpx", bit_rate=200_000, size=(160, 120))
     other = write_video(folder / "other.mp4", scene(2, 256, 192, 40), bit_rate=600_000)
