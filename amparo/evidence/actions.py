@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -337,27 +336,21 @@ def record_integrity_alarm(item: EvidenceItem) -> None:
 
 
 def preview(user: Any, item: EvidenceItem, reason: str) -> bytes:
-    """A small, blurred, greyscale PNG of an image item, made in memory; never stored."""
-    from PIL import Image, ImageFilter, UnidentifiedImageError
+    """A small, blurred, greyscale PNG of an image item (for a video, a strip of its first blurred
+    keyframes), made in memory in a child process under a memory limit; never stored."""
+    from amparo.evidence import hashing
 
     _require(user, EvidencePermission.REVEAL, item)
     reason = _reason(reason)
     if item.size > PREVIEW_MAX_BYTES:
         raise ValidationError(_("This file is too large for a preview."))
     data = vault.read_all(item, limit=PREVIEW_MAX_BYTES)
-    if not pdq.is_image(data[: pdq.HEADER_BYTES]):
+    if hashing.media_type(data[: pdq.HEADER_BYTES]) is None:
         raise ValidationError(_("This file is not an image, so it has no preview."))
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.seek(0)
-            img.draft("L", (PREVIEW_SIZE * 2, PREVIEW_SIZE * 2))
-            small = img.convert("L")
-            small.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE))
-            small = small.filter(ImageFilter.GaussianBlur(PREVIEW_BLUR))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        png = hashing.shared_hasher().run(hashing.preview_png, data, PREVIEW_SIZE, PREVIEW_BLUR)
+    except (pdq.PdqError, hashing.HashingFailed, MemoryError):
         raise ValidationError(_("This image cannot be decoded for a preview.")) from None
-    out = io.BytesIO()
-    small.save(out, format="PNG")
     with transaction.atomic():
         _custody(
             user,
@@ -367,7 +360,7 @@ def preview(user: Any, item: EvidenceItem, reason: str) -> bytes:
             purpose=reason,
             detail={"step": "blurred"},
         )
-    return out.getvalue()
+    return png
 
 
 def _previewed_recently(user: Any, item: EvidenceItem) -> bool:

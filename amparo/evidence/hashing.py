@@ -15,6 +15,7 @@ is replaced; the file it held is reported as not hashed.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import io
 import multiprocessing
@@ -157,6 +158,48 @@ def hash_file(
     return result
 
 
+# --------------------------------------------------------------------------- previews
+
+PREVIEW_KEYFRAMES = 6
+
+
+def _blurred(image: Any, size: int, blur: float) -> Any:
+    from PIL import ImageFilter
+
+    small = image.convert("L")
+    small.thumbnail((size, size))
+    return small.filter(ImageFilter.GaussianBlur(blur))
+
+
+def preview_png(data: bytes, size: int = 160, blur: float = 6) -> bytes:
+    """A small, blurred, greyscale PNG of an image, or for a video a strip of its first blurred
+    keyframes, made in memory (run it in a ``BoundedHasher``: it decodes a stranger's file). The
+    image goes through the same pixel budget as PDQ. Raises ``pdq.PdqError`` (or ``TooLargeToDecode``)."""
+    from PIL import Image
+
+    kind = media_type(data[: pdq.HEADER_BYTES])
+    if kind is None:
+        raise pdq.PdqError("Neither an image nor a video.")
+    if kind.startswith("image/"):
+        frames = [_blurred(Image.fromarray(pdq._load_rgb(io.BytesIO(data), exact=False)), size, blur)]
+    else:
+        from amparo.evidence import vpdq
+
+        frames = [_blurred(f, size, blur) for f in vpdq.keyframes(data, PREVIEW_KEYFRAMES)]
+        if not frames:
+            raise vpdq.VideoError("The video has no frame to show.")
+    strip = Image.new(
+        "L", (sum(f.width for f in frames) + 4 * (len(frames) - 1), max(f.height for f in frames))
+    )
+    x = 0
+    for frame in frames:
+        strip.paste(frame, (x, 0))
+        x += frame.width + 4
+    out = io.BytesIO()
+    strip.save(out, format="PNG")
+    return out.getvalue()
+
+
 # --------------------------------------------------------------------------- the bounded pool
 
 
@@ -235,6 +278,27 @@ class BoundedHasher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_shared: BoundedHasher | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_hasher() -> BoundedHasher:
+    """This process's one child for hashing and previews (the vault's worker, the web process),
+    under AMPARO_HASH_MEMORY_MB of address space and AMPARO_HASH_TIMEOUT_SECONDS per file."""
+    global _shared
+    from amparo.lib.env import env_int
+
+    with _shared_lock:
+        if _shared is None:
+            _shared = BoundedHasher(
+                workers=1,
+                memory_mb=env_int("AMPARO_HASH_MEMORY_MB", DEFAULT_MEMORY_MB, minimum=256),
+                timeout=env_int("AMPARO_HASH_TIMEOUT_SECONDS", int(DEFAULT_TIMEOUT_S), minimum=10),
+            )
+            atexit.register(_shared.close)
+        return _shared
 
 
 class HashingFailed(RuntimeError):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import logging
-import threading
 
 from django_tasks import task
 
@@ -19,23 +17,6 @@ logger = logging.getLogger(__name__)
 # larger files get exact hashes only.
 PERCEPTUAL_MAX_BYTES = 256 * 1024 * 1024
 
-_hasher: hashing.BoundedHasher | None = None
-_hasher_lock = threading.Lock()
-
-
-def bounded_hasher() -> hashing.BoundedHasher:
-    """This process's one child for perceptual hashing, under AMPARO_HASH_MEMORY_MB of address space."""
-    global _hasher
-    with _hasher_lock:
-        if _hasher is None:
-            _hasher = hashing.BoundedHasher(
-                workers=1,
-                memory_mb=env_int("AMPARO_HASH_MEMORY_MB", hashing.DEFAULT_MEMORY_MB, minimum=256),
-                timeout=env_int("AMPARO_HASH_TIMEOUT_SECONDS", int(hashing.DEFAULT_TIMEOUT_S), minimum=10),
-            )
-            atexit.register(_hasher.close)
-        return _hasher
-
 
 def seconds_per_hash() -> float:
     """vPDQ sampling: one frame every AMPARO_VPDQ_SECONDS_PER_HASH seconds (default 1)."""
@@ -46,7 +27,7 @@ def perceptual(data: bytes) -> hashing.FileHashes:
     """PDQ (fast path) or vPDQ of a file's bytes in the bounded child; a child that dies or stalls
     gives a result that says so, never an exception that would lose the exact hashes."""
     try:
-        return bounded_hasher().run(hashing.hash_bytes, data, seconds_per_hash=seconds_per_hash())
+        return hashing.shared_hasher().run(hashing.hash_bytes, data, seconds_per_hash=seconds_per_hash())
     except hashing.HashingFailed as exc:
         return hashing.FileHashes(size=len(data), not_hashed=exc.reason)
 

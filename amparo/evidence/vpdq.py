@@ -143,6 +143,29 @@ def _frames(container, seconds_per_hash: float, max_frame_pixels: int) -> Iterat
             return
 
 
+def keyframes(video: bytes, limit: int, *, max_frame_pixels: int = MAX_FRAME_PIXELS) -> list:
+    """The first ``limit`` keyframes of a video as Pillow images (for the blurred preview strip)."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(video), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.video:
+                raise VideoError("The file holds no video stream.")
+            stream = container.streams.video[0]
+            if stream.codec_context.width * stream.codec_context.height > max_frame_pixels:
+                raise TooLargeToDecode("The video's frames are larger than the pixel budget.")
+            stream.codec_context.skip_frame = "NONKEY"
+            stream.codec_context.thread_count = 1
+            images = []
+            for frame in container.decode(stream):
+                images.append(frame.to_image())
+                if len(images) >= limit:
+                    break
+            return images
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise VideoError(f"The video could not be decoded ({type(exc).__name__}).") from None
+
+
 def _good(frames: Iterable[Frame], quality_tolerance: int) -> list[Frame]:
     return [f for f in frames if f.quality >= quality_tolerance]
 

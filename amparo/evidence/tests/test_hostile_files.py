@@ -94,3 +94,16 @@ def test_a_bomb_uploaded_by_staff_is_stored_and_marked_not_hashed(client, eviden
     item = EvidenceItem.objects.get(case=case)
     hashed = CustodyEvent.objects.get(item=item, kind=CustodyKind.HASHED)
     assert hashed.detail["perceptual"] == "not hashed: too large to decode safely"
+
+
+@pytest.mark.django_db
+def test_a_bomb_has_no_preview_and_the_web_process_is_untouched(evidence_dir, make_case, make_user):
+    from django.core.exceptions import ValidationError
+
+    case = make_case(agency="sernic")
+    item = actions.add_item(SYSTEM, case, io.BytesIO(BOMB))
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(ValidationError, match="cannot be decoded for a preview"):
+        actions.preview(make_user("investigator", agency="sernic"), item, "Classify for the prosecutor")
+    assert not CustodyEvent.objects.filter(item=item, kind=CustodyKind.PREVIEWED).exists()

@@ -160,3 +160,18 @@ def test_a_vpdq_file_with_a_bad_line_is_refused_and_nothing_is_imported(tmp_path
             "hashlist", "import", "--name", "V", "--source", "national", "--format", "vpdq", str(bad)
         )
     assert not HashEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_preview_of_a_video_is_a_strip_of_blurred_keyframes(videos, evidence_dir, make_case, make_user):
+    from PIL import Image
+
+    listed, _, _ = videos
+    case = make_case(agency="sernic")
+    item = actions.add_item(SYSTEM, case, io.BytesIO(listed.read_bytes()))
+    png = actions.preview(make_user("investigator", agency="sernic"), item, "Classify for the prosecutor")
+    strip = Image.open(io.BytesIO(png))
+    assert strip.mode == "L"
+    assert strip.height <= 160
+    assert strip.width > 2 * strip.height  # several keyframes side by side
+    assert CustodyEvent.objects.filter(item=item, kind=CustodyKind.PREVIEWED).count() == 1
