@@ -16,7 +16,8 @@ from amparo.evidence.tests import test_vault
 from amparo.evidence.tests.hostile import allocate, die, png_bomb
 from amparo.evidence.tests.test_vault import textured_png
 
-evidence_dir = test_vault.evidence_dir  # the shared fixture
+evidence_dir = test_vault.evidence_dir  # the shared fixtures
+_static_root = test_vault._static_root
 
 BOMB = png_bomb()
 
@@ -71,12 +72,6 @@ def test_the_vault_hashes_images_on_the_fast_path_in_a_child(evidence_dir, make_
     assert len(item.pdq_dihedral) == 8
     hashed = CustodyEvent.objects.get(item=item, kind=CustodyKind.HASHED)
     assert "perceptual" not in hashed.detail
-
-
-@pytest.fixture
-def _static_root(settings, tmp_path):
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
 
 
 @pytest.mark.django_db
