@@ -170,15 +170,19 @@ def _good(frames: Iterable[Frame], quality_tolerance: int) -> list[Frame]:
     return [f for f in frames if f.quality >= quality_tolerance]
 
 
-def _share_matched(side: Sequence[Frame], other: np.ndarray, distance_tolerance: int) -> float:
-    if not side or other.size == 0:
-        return 0.0
-    mine = np.frombuffer(b"".join(bytes.fromhex(f.hash_hex) for f in side), dtype=">u8").reshape(-1, 4)
+def _words(frames: Sequence[Frame]) -> np.ndarray:
+    """Frames' hashes as a (n, 4) native ``uint64`` array."""
+    raw = b"".join(bytes.fromhex(f.hash_hex) for f in frames)
+    return np.frombuffer(raw, dtype=">u8").reshape(-1, 4).astype(np.uint64)
+
+
+def _share_matched(mine: np.ndarray, other: np.ndarray, distance_tolerance: int) -> float:
+    """Percent of the rows of ``mine`` closer than ``distance_tolerance`` to some row of ``other``."""
     matched = 0
-    for row in mine.astype(np.uint64):
+    for row in mine:
         distances = np.bitwise_count(other ^ row[None, :]).sum(axis=1)
         matched += bool((distances < distance_tolerance).any())
-    return matched * 100.0 / len(side)
+    return matched * 100.0 / len(mine)
 
 
 def match(
@@ -193,13 +197,10 @@ def match(
     t = _good(target, quality_tolerance)
     if not q or not t:
         return VideoMatch(0.0, 0.0)
-
-    def words(frames: Sequence[Frame]) -> np.ndarray:
-        raw = b"".join(bytes.fromhex(f.hash_hex) for f in frames)
-        return np.frombuffer(raw, dtype=">u8").reshape(-1, 4).astype(np.uint64)
-
+    q_words, t_words = _words(q), _words(t)
     return VideoMatch(
-        _share_matched(q, words(t), distance_tolerance), _share_matched(t, words(q), distance_tolerance)
+        _share_matched(q_words, t_words, distance_tolerance),
+        _share_matched(t_words, q_words, distance_tolerance),
     )
 
 
