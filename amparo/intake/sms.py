@@ -22,12 +22,14 @@ question nor get a reply.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -46,6 +48,8 @@ from amparo.intake.models import (
     WhoAffected,
 )
 from amparo.lib import envelope, normalise
+
+logger = logging.getLogger(__name__)
 
 MAX_REPLY_PARTS = 3
 MAX_DETAILS_CHARS = 2000
@@ -436,6 +440,8 @@ def _store(channel: Channel, incoming: Incoming) -> InboundMessage:
     return InboundMessage.objects.create(
         channel=channel,
         provider_message_id=incoming.provider_message_id,
+        # The phone's index now, so that the worker finds this phone's older unprocessed messages first.
+        phone_index=crypto.blind_index(normalise.phone(incoming.phone)),
         sender=incoming.phone,
         text=incoming.text,
         link_id=incoming.link_id,
@@ -482,17 +488,58 @@ def receive(channel: Channel, incoming: Incoming) -> Outcome:
 
 def process(message_id: int) -> Outcome | None:
     """Move the conversation on with one stored message and queue the reply, in one transaction; None if
-    the message is unknown or already processed (a repeated task does nothing)."""
+    the message is unknown or already processed (a repeated task does nothing).
+
+    One phone's messages are handled strictly in the order they were received: a message is never handled
+    while an older one of the same phone and channel is unprocessed (its task lost with a dead worker,
+    or still queued behind): the older ones are handled first, here, in the same transaction. Every
+    processor locks the conversation before any message row, so two workers cannot deadlock on them."""
     with transaction.atomic(), audit.batch():
         message = (
-            InboundMessage.objects.select_for_update(of=("self",))
-            .select_related("channel", "channel__routing_agency")
+            InboundMessage.objects.select_related("channel", "channel__routing_agency")
             .filter(pk=message_id, processed_at__isnull=True)
             .first()
         )
         if message is None:
             return None
-        return _advance(message)
+        if not message.phone_index:  # stored before messages carried their phone's index at once
+            return _advance_locked(message_id)
+        phone_norm = normalise.phone(message.sender)
+        _lock_conversation(message.channel, phone_norm)  # serialises every processor of this phone
+        _index, candidates = phone_indexes(phone_norm)
+        waiting = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("channel", "channel__routing_agency")
+            .filter(channel=message.channel, phone_index__in=candidates, processed_at__isnull=True)
+            .filter(
+                Q(received_at__lt=message.received_at)
+                | Q(received_at=message.received_at, pk__lte=message.pk)
+            )
+            .order_by("received_at", "pk")
+        )
+        outcome = None
+        for older in waiting:
+            if older.pk == message.pk:  # the last one
+                outcome = _advance(older)
+                break
+            try:
+                with transaction.atomic():  # a savepoint: an older message that cannot be processed (a
+                    _advance(older)  # bug) must not hold this phone's conversation up for ever
+            except Exception:
+                logger.exception("sms.process_failed message=%s (before message %s)", older.pk, message.pk)
+            else:
+                logger.info("sms.processed_in_order message=%s before=%s", older.pk, message.pk)
+        return outcome
+
+
+def _advance_locked(message_id: int) -> Outcome | None:
+    message = (
+        InboundMessage.objects.select_for_update(of=("self",))
+        .select_related("channel", "channel__routing_agency")
+        .filter(pk=message_id, processed_at__isnull=True)
+        .first()
+    )
+    return None if message is None else _advance(message)
 
 
 def _advance(message: InboundMessage) -> Outcome:

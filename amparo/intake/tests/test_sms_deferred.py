@@ -152,3 +152,46 @@ def test_a_message_that_fails_to_process_stays_stored_and_does_not_block_the_oth
     monkeypatch.setattr(sms, "_advance", real_advance)
     assert tasks.process_pending_sms() == 1
     assert not InboundMessage.objects.filter(processed_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_messages_of_one_phone_are_handled_in_the_order_received_whatever_order_their_tasks_run(
+    client: Client,
+    channel: Channel,  # noqa: F811
+    database_queue: None,
+) -> None:
+    # The worker died during message 3; the restarted one takes messages 4 and 5 first, then 3, then 6.
+    texts = ["Ola", "2", "1", "1", "Conta @alguem no Facebook", "2"]
+    for i, text in enumerate(texts):
+        assert post(client, channel, text, f"ATXid_order_{i}") == 200
+    ids = list(InboundMessage.objects.order_by("received_at", "pk").values_list("pk", flat=True))
+    assert sms.process(ids[0]) is not None
+    assert sms.process(ids[1]) is not None
+
+    fourth = sms.process(ids[3])
+    assert InboundMessage.objects.get(pk=ids[2]).processed_at is not None  # the older one went first
+    assert fourth is not None
+    assert sms.process(ids[4]) is not None
+    assert sms.process(ids[2]) is None  # already handled, in its place
+    assert sms.process(ids[5]) is not None
+
+    assert not InboundMessage.objects.filter(late=True).exists()
+    assert not InboundMessage.objects.filter(processed_at__isnull=True).exists()
+    report = Report.objects.get()  # every question answered: one report, as if delivered in order
+    assert report.channel_kind == "sms"
+    assert OutboundMessage.objects.count() == len(texts)  # a reply to every message
+
+
+@pytest.mark.django_db
+def test_messages_of_another_phone_do_not_wait_for_this_one(
+    client: Client,
+    channel: Channel,  # noqa: F811
+    database_queue: None,
+) -> None:
+    assert post(client, channel, "Ola", "ATXid_mine") == 200
+    other = {"from": "+258 85 765 4321", "to": "1458", "text": "Ola", "id": "ATXid_other", "linkId": ""}
+    other["date"] = timezone.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert client.post(f"/channels/{channel.pk}/sms/inbound", other).status_code == 200
+    mine, theirs = InboundMessage.objects.order_by("received_at", "pk").values_list("pk", flat=True)
+    assert sms.process(theirs) is not None
+    assert InboundMessage.objects.get(pk=mine).processed_at is None
