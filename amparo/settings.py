@@ -164,6 +164,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'amparo.sqlite3'}"),
         conn_max_age=env_int("AMPARO_DB_CONN_MAX_AGE", 60, minimum=0),
+        # A kept connection is checked before each request reuses it: after a database restart the first
+        # request on each thread would otherwise fail on the dead connection.
+        conn_health_checks=True,
     )
 }
 if NODE_ROLE == "district" and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
@@ -356,6 +359,9 @@ if _tasks_backend == "rq":
 
 # Monitoring: `/healthz` details and `/metrics` need `Authorization: Bearer <token>` (amparo.core.monitoring).
 AMPARO_MONITORING_TOKEN = env_secret("AMPARO_MONITORING_TOKEN")
+# `/healthz` turns unhealthy when a queue's oldest ready task, or an acknowledged report still without its
+# case (an unfiled web report, an unprocessed SMS), is older than this many seconds (amparo.core.health).
+AMPARO_HEALTH_MAX_QUEUE_AGE = env_int("AMPARO_HEALTH_MAX_QUEUE_AGE", 120, minimum=10)
 
 # Numbers and addresses shown to the public (front door, report form, rights package, awareness pages).
 # Confirm the police number with the national police before going live (docs/configuration.md).

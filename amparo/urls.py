@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin_site.urls),
 ]
 
-# Error pages that read nothing from the request, so that a malformed body gives 400, never 500.
+# Error pages that read nothing from the request, so that a malformed body gives 400, never 500; a
+# database that does not answer gives 503 with Retry-After (amparo/core/errors.py).
 handler400 = "amparo.core.errors.bad_request"
 handler500 = "amparo.core.errors.server_error"

@@ -409,3 +409,22 @@ class PeriodicJobState(models.Model):
 
     def __str__(self) -> str:
         return f"periodic job {self.name}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running task worker (`amparo worker`): the queues it serves and when it last said it was alive.
+    `/healthz` reads these per queue, and a task left RUNNING by a worker whose heartbeat stopped is taken
+    back (amparo.core.taskqueue). No personal data: a random id, queue names, a process id, times."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    queues = models.CharField(max_length=200, help_text="Comma-separated queue names; '*' for all.")
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.worker_id} ({self.queues})"
+
+    def serves(self, queue: str) -> bool:
+        names = self.queues.split(",")
+        return "*" in names or queue in names

@@ -21,6 +21,7 @@ class IntakeConfig(AppConfig):
         keys.register_sealed_blobs(keys.SealedBlobs(Attachment, "sealed", "key_pk", attachment_aad))
         from amparo.cases.timeline import register_timeline_source
         from amparo.cases.views import register_case_links
+        from amparo.core import health
         from amparo.core import ratelimit as core_ratelimit
         from amparo.core.schedule import register_periodic
         from amparo.core.views import register_home_links
@@ -42,9 +43,16 @@ class IntakeConfig(AppConfig):
         # Stored web reports and SMS whose task was lost, outgoing SMS whose retry is due (back-off), and USSD sessions left
         # open (amparo.intake.tasks).
         register_periodic(
+            "intake.file_pending_web_reports",
+            every=dt.timedelta(minutes=1),
+            job=tasks.file_pending_web_reports,
+        )
+        register_periodic(
             "intake.process_pending_sms", every=dt.timedelta(minutes=1), job=tasks.process_pending_sms
         )
         register_periodic("intake.send_due_sms", every=dt.timedelta(minutes=1), job=tasks.send_due_sms)
         register_periodic(
             "intake.expire_ussd_sessions", every=dt.timedelta(minutes=5), job=tasks.expire_stale_ussd_sessions
         )
+        # /healthz turns unhealthy while an acknowledged web report or SMS waits too long for its case.
+        health.register_backlog("intake", lambda limit: actions.intake_stalled(older_than=limit))

@@ -28,12 +28,12 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError, connection
 from django_tasks import task
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
-from amparo.core import crypto, health, schedule
+from amparo.core import crypto, schedule
+from amparo.core.models import WorkerHeartbeat
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
@@ -69,94 +69,11 @@ def database_tasks(settings, data_dir) -> None:  # noqa: ANN001
     settings.TASKS = DATABASE_TASKS
 
 
-# --- /healthz ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_healthz_answers_200_with_database_and_worker_status(client, data_dir):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
-    assert response["Content-Type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"status", "database", "worker", "version"}
-    assert body["status"] == "ok"
-    assert body["database"] == {"ok": True, "vendor": connection.vendor}
-    assert set(body["worker"]) == {
-        "ok",
-        "required",
-        "last_seen_seconds",
-        "ready_tasks",
-        "oldest_ready_seconds",
-    }
-    assert body["version"] == "0.1.0"
-    # The test settings run tasks inline: no worker is needed, so its absence is fine.
-    assert body["worker"]["required"] is False
-    assert body["worker"]["ok"] is True
-
-
-@pytest.mark.django_db
-def test_healthz_reports_a_missing_worker_when_tasks_are_queued(client, database_tasks):
-    record_that_it_ran.enqueue("queued")
-    worker = client.get("/healthz").json()["worker"]
-    assert worker == {
-        "ok": False,
-        "required": True,
-        "last_seen_seconds": None,
-        "ready_tasks": 1,
-        "oldest_ready_seconds": 0,
-    }
-
-
-@pytest.mark.django_db
-def test_healthz_reports_a_live_worker_from_its_heartbeat(client, database_tasks):
-    health.touch_heartbeat()
-    worker = client.get("/healthz").json()["worker"]
-    assert worker["ok"] is True
-    assert worker["last_seen_seconds"] == 0
-    assert worker["ready_tasks"] == 0
-
-
-@pytest.mark.django_db
-def test_healthz_reports_a_stale_heartbeat_as_a_dead_worker(client, database_tasks):
-    health.touch_heartbeat()
-    long_ago = time.time() - 3 * health.HEARTBEAT_MAX_AGE
-    os.utime(health.heartbeat_path(), (long_ago, long_ago))
-    response = client.get("/healthz")
-    assert response.status_code == 200  # the web side still works; monitoring reads worker.ok
-    worker = response.json()["worker"]
-    assert worker["ok"] is False
-    assert worker["last_seen_seconds"] >= 3 * health.HEARTBEAT_MAX_AGE
-
-
-@pytest.mark.django_db
-def test_healthz_answers_503_without_details_when_the_database_fails(client, data_dir):
-    def refuse(execute, sql, params, many, context):  # noqa: ANN001, ANN202
-        raise OperationalError('could not connect to server "db.internal.example" (10.1.2.3), user amparo')
-
-    with connection.execute_wrapper(refuse):
-        response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response["Cache-Control"] == "no-store"
-    body = response.json()
-    assert body["status"] == "error"
-    assert body["database"] == {"ok": False, "vendor": connection.vendor}
-    assert body["worker"]["ok"] is False
-    for detail in (b"db.internal", b"10.1.2.3", b"amparo,", b"connect"):
-        assert detail not in response.content
-
-
-@pytest.mark.django_db
-def test_healthz_needs_no_sign_in_and_accepts_only_safe_methods(client, data_dir):
-    assert client.head("/healthz").status_code == 200
-    assert client.post("/healthz").status_code == 405
-
-
 # --- amparo worker ------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_worker_runs_queued_tasks_and_leaves_a_heartbeat(database_tasks, monkeypatch):
+def test_worker_runs_queued_tasks_then_removes_its_heartbeat(database_tasks, monkeypatch):
     # db_worker recycles connections between tasks; inside the test's transaction that would close
     # PostgreSQL's connection (Django's test client disconnects close_old_connections likewise).
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
@@ -167,8 +84,7 @@ def test_worker_runs_queued_tasks_and_leaves_a_heartbeat(database_tasks, monkeyp
     call_command("worker", batch=True, verbosity=0)
     assert ran == ["first"]
     assert DBTaskResult.objects.get(pk=result.id).status == "SUCCESSFUL"
-    assert health.heartbeat_age() is not None
-    assert health.heartbeat_age() < 5
+    assert not WorkerHeartbeat.objects.exists()  # it stopped cleanly: its queue is served no more
     assert signal.getsignal(signal.SIGTERM) is before  # db_worker's handlers do not outlive it
 
 

@@ -1,39 +1,47 @@
-"""`amparo worker`: run the background task worker (django-tasks-db's `db_worker`) with Amparo's
-defaults, keep the heartbeat that `/healthz` reports (see amparo.core.health), and queue the periodic
-jobs when they are due (amparo.core.schedule; a thread checks every SCHEDULE_INTERVAL seconds, and
-`--batch` queues the due ones once before running the queue), so that they run between tasks.
+"""`amparo worker`: run the background task worker (django-tasks-db's, made to outlive database outages:
+amparo.core.taskqueue.ResilientWorker) with Amparo's defaults, keep its heartbeat (a row per worker, read
+by `/healthz` per queue), take back tasks left RUNNING by dead workers, and queue the periodic jobs when
+they are due (amparo.core.schedule). A background thread does the last two every SCHEDULE_INTERVAL
+seconds (`--batch` does them once before running the queue), so periodic jobs run between tasks.
 
-SIGINT or SIGTERM stops it gracefully: the task under way finishes first (a second signal aborts it).
+Started while the database is down, it waits for it (logging once) instead of exiting. SIGINT or SIGTERM
+stops it gracefully: the task under way finishes first (a second signal aborts it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
 
-from amparo.core import health, schedule
+from amparo.core import health, schedule, taskqueue
 
 logger = logging.getLogger(__name__)
 
-SCHEDULE_INTERVAL = 10  # seconds between checks for due periodic jobs
+SCHEDULE_INTERVAL = 10  # seconds between checks for due periodic jobs and for tasks of dead workers
 
 
-def _beat(stop: threading.Event) -> None:
-    while not stop.wait(health.HEARTBEAT_INTERVAL):
+def _beat(stop: threading.Event, worker_id: str, queues: str, started: Any) -> None:
+    while not stop.wait(taskqueue.HEARTBEAT_INTERVAL):
         try:
-            health.touch_heartbeat()
-        except OSError as exc:  # a full or read-only disk must not stop the tasks
-            logger.warning("cannot touch the worker heartbeat (%s)", type(exc).__name__)
+            taskqueue.beat(worker_id, queues, started)
+        except DatabaseError as exc:  # an outage: the worker loop logs it; the next beat tries again
+            logger.debug("cannot record the worker heartbeat (%s)", type(exc).__name__)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def queue_due_jobs() -> None:
     try:
+        taskqueue.reclaim_orphaned()
         schedule.enqueue_due()
     except DatabaseError as exc:  # a locked or unreachable database: try again at the next tick
         logger.warning("cannot queue the periodic jobs (%s)", type(exc).__name__)
@@ -84,35 +92,50 @@ class Command(BaseCommand):
             raise CommandError("--interval must be zero or more.")
         if max_tasks is not None and max_tasks < 1:
             raise CommandError("--max-tasks must be at least 1.")
+        worker = taskqueue.ResilientWorker(
+            queue_names=queue_name.split(","),
+            interval=interval,
+            batch=batch,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=max_tasks,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+        )
+        # The worker installs its own SIGINT/SIGTERM handlers; put ours back when it returns (tests, scripts).
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+        worker.configure_signals()
         stop = threading.Event()
-        # db_worker installs its own SIGINT/SIGTERM handlers; put ours back when it returns (tests, scripts).
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        health.touch_heartbeat()
-        heart = threading.Thread(target=_beat, args=(stop,), name="amparo-worker-heartbeat", daemon=True)
-        heart.start()
-        threads = [heart]
-        if batch:
-            schedule.enqueue_due()
-        else:
-            clock = threading.Thread(
-                target=_schedule, args=(stop,), name="amparo-worker-schedule", daemon=True
-            )
-            clock.start()
-            threads.append(clock)
+        threads: list[threading.Thread] = []
+        started = timezone.now()
         try:
-            call_command(
-                "db_worker",
-                queue_name=queue_name,
-                interval=interval,
-                batch=batch,
-                max_tasks=max_tasks,
-                reload=False,
-                startup_delay=False,
-                verbosity=options["verbosity"],
+            # Started while the database is down (a reboot, a restart): wait for it rather than exit.
+            if not taskqueue.wait_for_database("amparo worker", stop=worker.stopping.is_set):
+                return
+            taskqueue.beat(worker.worker_id, queue_name, started)
+            heart = threading.Thread(
+                target=_beat,
+                args=(stop, worker.worker_id, queue_name, started),
+                name="amparo-worker-heartbeat",
+                daemon=True,
             )
+            heart.start()
+            threads.append(heart)
+            if batch:
+                taskqueue.reclaim_orphaned()
+                schedule.enqueue_due()
+            else:
+                clock = threading.Thread(
+                    target=_schedule, args=(stop,), name="amparo-worker-schedule", daemon=True
+                )
+                clock.start()
+                threads.append(clock)
+            worker.run()
         finally:
             stop.set()
             for thread in threads:
                 thread.join(timeout=2)
+            with contextlib.suppress(DatabaseError):  # if the database is gone, the row goes stale instead
+                taskqueue.forget(worker.worker_id)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
