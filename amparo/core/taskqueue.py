@@ -114,11 +114,11 @@ def reclaim_orphaned(now: dt.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def requeue(task_id: Any, delay: dt.timedelta = REQUEUE_DELAY) -> bool:
-    """Put a RUNNING task back in its queue, to run again after `delay`."""
+def requeue(task_id: Any) -> bool:
+    """Put a RUNNING task back in its queue, to run again after `REQUEUE_DELAY`."""
     return bool(
         DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(
-            status="READY", started_at=None, run_after=timezone.now() + delay
+            status="READY", started_at=None, run_after=timezone.now() + REQUEUE_DELAY
         )
     )
 
