@@ -143,7 +143,11 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+MONITORING_TOKEN = "serve-test-monitoring-token"  # noqa: S105
+
+
 def get_json(url: str, **headers: str) -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {MONITORING_TOKEN}", **headers}  # /healthz details
     request = urllib.request.Request(url, headers=headers)  # noqa: S310  (http://127.0.0.1 only)
     try:
         with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
@@ -165,6 +169,7 @@ def migrated_sqlite(tmp_path_factory) -> tuple[dict[str, str], Path]:  # noqa: A
         DATABASE_URL=f"sqlite:///{root / 'amparo.sqlite3'}",
         AMPARO_HTTPS="0",
         AMPARO_TASKS_BACKEND="database",
+        AMPARO_MONITORING_TOKEN=MONITORING_TOKEN,
     )
     subprocess.run(  # noqa: S603
         [sys.executable, "-m", "amparo", "migrate", "--noinput", "-v0"],
@@ -204,6 +209,8 @@ def start_serve(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen, 
                 str(port),
                 "--workers",
                 "1",
+                "--task-workers",
+                "1",
             ],
             env=env,
             cwd=PROJECT_DIR,
@@ -223,7 +230,7 @@ def wait_for_health(process: subprocess.Popen, port: int, err: Path) -> dict[str
             status, body = get_json(f"http://127.0.0.1:{port}/healthz")
         except OSError:
             status, body = 0, {}
-        if status == 200 and body["worker"]["ok"]:
+        if status == 200 and body.get("worker", {}).get("ok"):
             return body
         time.sleep(0.2)
     raise AssertionError(f"/healthz never reported a live worker:\n{err.read_text()}")
@@ -274,11 +281,14 @@ def test_serve_runs_web_server_and_worker_and_stops_both_on_a_signal(serve_env, 
         assert periodic_runs(serve_env)["intake.send_due_sms"] == 1
         deadline = time.monotonic() + 90  # the observatory's refresh alone may take half a minute
         while (
-            get_json(f"http://127.0.0.1:{port}/healthz")[1]["worker"]["ready_tasks"]
+            sum(q["ready_tasks"] for q in get_json(f"http://127.0.0.1:{port}/healthz")[1]["queues"].values())
             and time.monotonic() < deadline
         ):
             time.sleep(0.2)
-        assert get_json(f"http://127.0.0.1:{port}/healthz")[1]["worker"]["ready_tasks"] == 0
+        assert (
+            sum(q["ready_tasks"] for q in get_json(f"http://127.0.0.1:{port}/healthz")[1]["queues"].values())
+            == 0
+        )
         status, _ = get_json(
             f"http://127.0.0.1:{port}/healthz?token=do-not-log-me", **{"X-Request-ID": "probe-0001-abcd"}
         )
@@ -290,7 +300,7 @@ def test_serve_runs_web_server_and_worker_and_stops_both_on_a_signal(serve_env, 
         started = descendants(process.pid)
         banner = out.read_text()
         match = re.search(r"web server pid (\d+), task worker pid (\d+), periodic worker pid (\d+)", banner)
-        assert match, banner
+        assert match, banner  # start_serve asks for one task worker
         assert {int(match[1]), int(match[2]), int(match[3])} <= started
         assert len(started) >= 4  # gunicorn's arbiter, its worker, and the two task workers
         process.send_signal(stop_signal)
@@ -312,15 +322,35 @@ def test_serve_runs_web_server_and_worker_and_stops_both_on_a_signal(serve_env, 
     assert "Amparo has stopped." in log
 
 
-def test_serve_stops_everything_when_the_worker_dies(serve_env, tmp_path):
+def pid_of(name: str, out: Path) -> int:
+    """The pid `serve` last announced for a child (at start, or when it restarted it)."""
+    pids = re.findall(rf"{name} \(?pid (\d+)", out.read_text())
+    return int(pids[-1])
+
+
+def test_serve_restarts_a_dead_worker_and_keeps_serving_meanwhile(serve_env, tmp_path):
     process, port, out, err = start_serve(serve_env, tmp_path)
     started: set[int] = set()
     try:
         wait_for_health(process, port, err)
         started = descendants(process.pid)
-        worker_pid = int(re.search(r"task worker pid (\d+)", out.read_text())[1])
+        worker_pid = pid_of("task worker", out)
         os.kill(worker_pid, signal.SIGKILL)
-        assert process.wait(timeout=30) == 1
+        deadline = time.monotonic() + 30
+        while "Restarted the task worker" not in out.read_text() and time.monotonic() < deadline:
+            # The public side never stops answering while the worker is down.
+            assert get_json(f"http://127.0.0.1:{port}/healthz")[0] in (200, 503)
+            time.sleep(0.2)
+        assert process.poll() is None  # serve did not give up
+        assert "Restarted the task worker" in out.read_text(), err.read_text()
+        assert "The task worker stopped unexpectedly (exit status -9); restarting it" in err.read_text()
+        new_pid = pid_of("task worker", out)
+        assert new_pid != worker_pid
+        started |= {new_pid}
+        body = wait_for_health(process, port, err)  # both queues served again
+        assert body["queues"]["default"]["workers"] >= 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
     finally:
         if process.poll() is None:
             process.kill()
@@ -329,4 +359,114 @@ def test_serve_stops_everything_when_the_worker_dies(serve_env, tmp_path):
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
     assert [pid for pid in started if alive(pid)] == []
-    assert "The task worker stopped unexpectedly" in err.read_text()
+
+
+def test_children_exit_when_serve_itself_is_killed(serve_env, tmp_path):
+    process, port, out, err = start_serve(serve_env, tmp_path)
+    started: set[int] = set()
+    try:
+        wait_for_health(process, port, err)
+        started = descendants(process.pid)
+        assert len(started) >= 4
+        process.kill()  # SIGKILL: serve cannot stop anything itself
+        process.wait()
+        deadline = time.monotonic() + STOP_WAIT
+        while [pid for pid in started if alive(pid)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [pid for pid in started if alive(pid)] == []
+        assert not _listening_on(port)  # the port is free for the next `amparo serve`
+    finally:
+        for pid in started:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+STOP_WAIT = 40  # gunicorn and the workers finish what they are doing first
+
+
+def _listening_on(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@task()
+def block_until_released(started: str, release: str) -> str:
+    """A task that says it started, then waits (for the test to kill its worker, then release it)."""
+    Path(started).write_text("started")
+    deadline = time.monotonic() + 120
+    while not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return "done"
+
+
+def run_sql(env: dict[str, str], sql: str, params: tuple = ()) -> list[tuple]:
+    database = env["DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(database)) as db:
+        rows = db.execute(sql, params).fetchall()
+        db.commit()
+        return rows
+
+
+def start_worker(env: dict[str, str], tmp_path: Path, name: str) -> subprocess.Popen:
+    with (tmp_path / f"{name}.log").open("w") as log:
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "amparo", "worker", "--queue-name", "default"],
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_task_whose_worker_was_killed_is_run_by_the_next_worker(serve_env, tmp_path):
+    started, release = tmp_path / "started", tmp_path / "release"
+    enqueue = (
+        "from amparo.core.tests.test_commands import block_until_released as t; "
+        f"t.enqueue({str(started)!r}, {str(release)!r})"
+    )
+    subprocess.run(  # noqa: S603  (our own interpreter, fixed code)
+        [sys.executable, "-m", "amparo", "shell", "-c", enqueue], env=serve_env, check=True, timeout=60
+    )
+    first = start_worker(serve_env, tmp_path, "first")
+    second = None
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            assert first.poll() is None, (tmp_path / "first.log").read_text()
+            time.sleep(0.1)
+        assert started.exists()
+        first.kill()  # kill -9 in the middle of the task
+        first.wait()
+        [(status, worker_ids)] = run_sql(
+            serve_env,
+            "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path LIKE '%block_until_released'",
+        )
+        assert status == "RUNNING"  # stranded: django-tasks-db alone would leave it so for ever
+        # Time passes: the dead worker's heartbeat and the task's start fall behind the lease.
+        run_sql(serve_env, "UPDATE core_workerheartbeat SET seen_at = datetime('now', '-5 minutes')")
+        run_sql(
+            serve_env,
+            "UPDATE django_tasks_database_dbtaskresult SET started_at = datetime('now', '-5 minutes')",
+        )
+        release.write_text("go")
+        second = start_worker(serve_env, tmp_path, "second")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            [(status, worker_ids)] = run_sql(
+                serve_env,
+                "SELECT status, worker_ids FROM django_tasks_database_dbtaskresult WHERE task_path LIKE '%block_until_released'",
+            )
+            if status == "SUCCESSFUL":
+                break
+            time.sleep(0.2)
+        assert status == "SUCCESSFUL", (tmp_path / "second.log").read_text()
+        assert len(json.loads(worker_ids)) == 2  # the killed worker's claim, then the second's
+        assert "taskqueue.task_taken_back" in (tmp_path / "second.log").read_text()
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=30)
