@@ -79,6 +79,7 @@ from amparo.core.api import (
     OBJECT_ERRORS,
     WRITE_ERRORS,
     RateLimited,
+    docs_for_staff_or_token,
     error,
     install_error_handlers,
 )
@@ -146,6 +147,11 @@ class OperationsPage(DocsBase):
         return render(request, "cases/api_docs.html", context)
 
 
+API_UNAUTHENTICATED = gettext_lazy(
+    "A valid API token is needed: send 'Authorization: Bearer <token>'. "
+    "Tokens expire and can be revoked; ask an administrator for a new one."
+)
+
 api = NinjaAPI(
     title="Amparo staff API",
     version=API_VERSION,
@@ -156,6 +162,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     auth=TokenAuth(),
     docs=OperationsPage(),
+    docs_decorator=docs_for_staff_or_token(TokenAuth(), API_UNAUTHENTICATED),
 )
 
 CASE_ERRORS = OBJECT_ERRORS  # errors every authenticated operation may answer: amparo.core.api
@@ -163,10 +170,7 @@ CASE_ERRORS = OBJECT_ERRORS  # errors every authenticated operation may answer: 
 install_error_handlers(
     api,
     too_many=gettext_lazy("Too many requests for this token. Wait %(seconds)d seconds and try again."),
-    unauthenticated=gettext_lazy(
-        "A valid API token is needed: send 'Authorization: Bearer <token>'. "
-        "Tokens expire and can be revoked; ask an administrator for a new one."
-    ),
+    unauthenticated=API_UNAUTHENTICATED,
     realm="amparo",
     not_found=gettext_lazy("Not found, or not shared with your agency."),
 )

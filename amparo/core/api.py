@@ -7,10 +7,13 @@ adds its own for errors only it raises (a workflow transition, a missing key sco
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -103,3 +106,34 @@ def install_error_handlers(
     api.add_exception_handler(DjangoValidationError, refused)
     api.add_exception_handler(Http404, missing)
     api.add_exception_handler(HttpError, http_error)
+
+
+def docs_for_staff_or_token(auth: Callable[[HttpRequest], Any], unauthenticated: str) -> Callable:
+    """A `docs_decorator` for NinjaAPI: an API's docs page and OpenAPI schema are for a signed-in member of
+    staff (past the second factor, which the middleware asks for first) or a caller holding a valid
+    credential of that API (`auth`, the API's own bearer check). A browser without either is sent to
+    sign in; a client with a wrong credential gets 401 like any operation."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            from amparo.core.middleware import user_needs_second_factor
+
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated and not user_needs_second_factor(user):
+                return view(request, *args, **kwargs)
+            if "Authorization" in request.headers:
+                try:
+                    allowed = auth(request) is not None
+                except RateLimited:
+                    allowed = False
+                if allowed:
+                    return view(request, *args, **kwargs)
+                response = JsonResponse({"detail": str(unauthenticated)}, status=401)
+                response["WWW-Authenticate"] = "Bearer"
+                return response
+            return redirect_to_login(request.get_full_path())
+
+        return guarded
+
+    return decorator

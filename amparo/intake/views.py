@@ -179,7 +179,9 @@ def report(request: HttpRequest) -> HttpResponse:
             request, "intake/report_step.html", _step_context(step, form, state), status=400
         )
     if submitted.refused is not None:
-        return _public_render(request, "intake/report_already_sent.html", {}, status=409)
+        # This very form was stored before (the receipt was lost in transit, or the page was sent twice):
+        # the report is safe, so say so calmly; its receipt is never shown a second time.
+        return _public_render(request, "intake/report_already_sent.html", {})
     return _public_render(
         request,
         "intake/report_done.html",

@@ -239,7 +239,28 @@ def test_errors_follow_the_request_language(operator):
     assert portuguese  # translated by the lead's catalogue run; never empty
 
 
-def test_schema_and_docs_page_need_no_script_or_third_party_asset(client):
+def test_schema_and_docs_page_are_not_public(client, operator):
+    for path in ("/api/v1/openapi.json", "/api/v1/docs"):
+        anonymous = client.get(path)
+        assert anonymous.status_code == 302
+        assert anonymous["Location"].startswith("/accounts/login/")
+        wrong = client.get(path, HTTP_AUTHORIZATION="Bearer amp_not-a-token")
+        assert wrong.status_code == 401
+        assert wrong["WWW-Authenticate"] == "Bearer"
+        assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {token_for(operator)}").status_code == 200
+
+
+def test_a_signed_in_member_of_staff_reads_the_docs_without_a_token(client, operator, settings):
+    settings.DEMO = True  # demo users skip the second factor; others pass it first (the middleware)
+    operator.is_demo = True
+    operator.save()
+    client.force_login(operator)
+    assert client.get("/api/v1/docs").status_code == 200
+    assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_schema_and_docs_page_need_no_script_or_third_party_asset(client, operator):
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token_for(operator)}"
     schema = client.get("/api/v1/openapi.json")
     assert schema.status_code == 200
     assert "/api/v1/cases/{reference}" in schema.json()["paths"]

@@ -45,6 +45,7 @@ from amparo.core.api import (
     WRITE_ERRORS,
     ErrorOut,
     RateLimited,
+    docs_for_staff_or_token,
     error,
     install_error_handlers,
 )
@@ -91,6 +92,11 @@ class KeyAuth(HttpBearer):
         return row
 
 
+API_UNAUTHENTICATED = gettext_lazy(
+    "A valid API key is needed: send 'Authorization: Bearer <key>'. Keys expire and can be "
+    "revoked; ask the Amparo administrators for a new one."
+)
+
 api = NinjaAPI(
     title="Amparo industry API",
     version=API_VERSION,
@@ -102,15 +108,13 @@ api = NinjaAPI(
     urls_namespace="api-industry-v1",
     auth=KeyAuth(),
     docs_url=None,
+    docs_decorator=docs_for_staff_or_token(KeyAuth(), API_UNAUTHENTICATED),
 )
 
 install_error_handlers(
     api,
     too_many=gettext_lazy("Too many requests for this key. Wait %(seconds)d seconds and try again."),
-    unauthenticated=gettext_lazy(
-        "A valid API key is needed: send 'Authorization: Bearer <key>'. Keys expire and can be "
-        "revoked; ask the Amparo administrators for a new one."
-    ),
+    unauthenticated=API_UNAUTHENTICATED,
     realm="amparo-industry",
     not_found=gettext_lazy("Not found."),
 )

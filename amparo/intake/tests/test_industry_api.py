@@ -467,8 +467,12 @@ def test_the_block_list_downloads_as_text_and_csv_and_the_download_is_audited(ac
 
 
 @pytest.mark.django_db
-def test_the_schema_is_published_without_a_key():
-    response = Client().get("/api/industry/v1/openapi.json")
+def test_the_schema_needs_a_key_or_a_staff_session(acme):
+    anonymous = Client().get("/api/industry/v1/openapi.json")
+    assert anonymous.status_code == 302  # to sign in
+    wrong = Client().get("/api/industry/v1/openapi.json", HTTP_AUTHORIZATION="Bearer not-a-key")
+    assert wrong.status_code == 401
+    response = Client().get("/api/industry/v1/openapi.json", HTTP_AUTHORIZATION=f"Bearer {key_for(acme)}")
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert "/api/industry/v1/reports" in paths

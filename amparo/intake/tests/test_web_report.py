@@ -431,13 +431,35 @@ def test_profile_links_and_bare_account_names_normalise_to_the_same_account():
 
 
 @pytest.mark.django_db
-def test_sending_the_last_page_again_does_not_make_a_second_report(client):
+def test_sending_the_last_page_again_says_calmly_that_the_report_was_received(client):
+    # The receipt was lost in transit (the connection broke after the report was stored) and the
+    # reporter sends the same form again: no second report, no error, no receipt shown a second time.
     response = client.get("/report/")
     for step in ("who", "what", "where"):
         response = client.post("/report/", {"state": state_of(response), "step": step, **ANSWERS[step]})
     final = {"state": state_of(response), "step": "send", **ANSWERS["send"]}
     assert client.post("/report/", final).status_code == 200
     again = client.post("/report/", final)
-    assert again.status_code == 409
+    assert again.status_code == 200
     assert Case.objects.count() == 1
-    assert 'id="receipt"' not in again.content.decode()
+    page = again.content.decode()
+    assert 'id="received-again"' in page
+    assert 'id="receipt"' not in page
+    assert "116" in page
+    assert "no-store" in again["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_the_received_again_page_speaks_portuguese_as_the_form_does(client):
+    response = client.get("/report/", HTTP_ACCEPT_LANGUAGE="pt")
+    for step in ("who", "what", "where"):
+        response = client.post(
+            "/report/",
+            {"state": state_of(response), "step": step, **ANSWERS[step]},
+            HTTP_ACCEPT_LANGUAGE="pt",
+        )
+    final = {"state": state_of(response), "step": "send", **ANSWERS["send"]}
+    client.post("/report/", final, HTTP_ACCEPT_LANGUAGE="pt")
+    again = client.post("/report/", final, HTTP_ACCEPT_LANGUAGE="pt").content.decode()
+    assert "A sua denúncia foi recebida" in again
+    assert "o recibo só é mostrado uma vez" in again
