@@ -195,3 +195,24 @@ def test_a_report_that_fails_to_store_takes_no_token_and_can_be_sent_again(
     again = client.post("/report/", last)  # the same filled-in form, sent again
     assert again.status_code == 200
     assert receipts.lookup(receipt_of(again)) is not None
+
+
+@pytest.mark.django_db
+def test_healthz_turns_unhealthy_while_an_acknowledged_report_waits_too_long_for_its_case(
+    database_queue: None,
+    client,
+    settings,  # noqa: ANN001
+) -> None:
+    from amparo.core import taskqueue
+
+    settings.AMPARO_HEALTH_MAX_QUEUE_AGE = 120
+    for queue in ("default", "periodic"):  # workers alive: only the report is wrong
+        taskqueue.beat(f"worker-{queue}", queue, timezone.now())
+    submit()
+    DBTaskResult.objects.all().delete()  # its task died with its worker
+    assert client.get("/healthz").status_code == 200  # just acknowledged
+    WebSubmission.objects.update(received_at=timezone.now() - dt.timedelta(seconds=121))
+    assert client.get("/healthz").status_code == 503
+    assert client.get("/healthz").json() == {"status": "error"}
+    actions.file_pending_web_reports()  # the periodic job (now registered) files it
+    assert client.get("/healthz").status_code == 200
