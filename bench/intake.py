@@ -18,7 +18,16 @@ requests left (the `default` queue, as `amparo serve`'s worker for reports; peri
 opening the cases, moving the conversations on and sending the replies (provider `log`), and
 the figures say how long each kind of task took, so that the work handed on is measured too. Rate limits
 are raised for the run through their environment variables.
-Target: each endpoint at >= 50% of the bare view's throughput. `--ussd` adds the USSD first screen (its
+`--sustained` measures end-to-end capacity instead (issue 19 item 6): `amparo serve` (gunicorn and the
+task workers on this machine, as deployed) under an open-loop mixed load of web reports (final POSTs) and
+six-message SMS conversations at `--rate` intake requests per second for `--duration` seconds; it prints
+the rate reached, the delay from acknowledgement to case (web) and to the reply sent (SMS) at p50/p99, and
+the default queue's backlog every 5 s (from `/healthz`'s details):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/amparo_bench .venv/bin/python bench/intake.py --reset-database --sustained --duration 60
+
+Target there: >= 50 requests/s for 10 minutes, every report filed and every SMS answered, p99 < 5 s.
+Target of the default mode: each endpoint at >= 50% of the bare view's throughput. `--ussd` adds the USSD first screen (its
 max latency shows whether every answer came within the 2 seconds providers allow).
 """
 
@@ -39,6 +48,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -202,6 +212,213 @@ def drain_queue(env: dict[str, str]) -> dict:
     return {"wall_s": round(wall, 1), "tasks": tasks, "not_done": found["left"]}
 
 
+# --- --sustained: end-to-end capacity with the workers on the same machine ---------------------------------
+
+SMS_CONVERSATION = ["Ola", "2", "1", "1", "Conta @alguem no Facebook", "2"]  # six answers make one report
+SUSTAINED_TARGET = {"rate_per_s": 50.0, "p99_s": 5.0}  # issue 19 item 6
+
+SUSTAINED_REPORT = """
+import json
+from django.db.models import F
+from amparo.intake.models import InboundMessage, OutboundMessage, Report, WebSubmission
+web = [
+    (r.created_at - r.case.received_at).total_seconds()
+    for r in Report.objects.filter(channel_kind="web").select_related("case")
+]
+sms = [
+    (o.sent_at - o.in_reply_to.received_at).total_seconds()
+    for o in OutboundMessage.objects.filter(in_reply_to__isnull=False, sent_at__isnull=False).select_related("in_reply_to")
+]
+print(json.dumps({
+    "web_filed": len(web), "web_delays": web,
+    "sms_reports": Report.objects.filter(channel_kind="sms").count(),
+    "sms_in": InboundMessage.objects.count(), "sms_answered": len(sms), "sms_delays": sms,
+    "sms_unprocessed": InboundMessage.objects.filter(processed_at__isnull=True).count(),
+    "web_unfiled": WebSubmission.objects.count(),
+}))
+"""
+
+
+def healthz_queues(base: str, token: str) -> dict:
+    try:
+        body = httpx.get(base + "/healthz", headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return {}
+    return body.get("queues", {})
+
+
+def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, database: str) -> None:
+    """Open-loop load at `--rate` intake requests per second (web report final POSTs and SMS messages,
+    half each by default) for `--duration` seconds against `amparo serve` (web server and workers on this
+    machine), sampling the backlog from /healthz every 5 s; then wait for the queue to empty and measure,
+    from the database, the delay from acknowledgement to case (web) and to the reply sent (SMS)."""
+    token = secrets.token_urlsafe(24)
+    env = {**env, "AMPARO_MONITORING_TOKEN": token}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web_rate = args.rate * (1 - args.sms_share)
+    sms_rate = args.rate * args.sms_share
+    web_total = int(web_rate * args.duration)
+    conversations = int(sms_rate * args.duration / len(SMS_CONVERSATION))
+    serve_argv = [PYTHON, "-m", "amparo", "serve", "--port", str(port), "--workers", str(args.workers),
+                  "--threads", str(args.threads), "--no-collectstatic"]  # fmt: skip
+    if args.task_workers:
+        serve_argv += ["--task-workers", str(args.task_workers)]
+    log = open(Path(env["AMPARO_DATA_DIR"]) / "serve.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(serve_argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            sys.exit(
+                "amparo serve did not become healthy within 60 seconds; see serve.log in "
+                + env["AMPARO_DATA_DIR"]
+            )
+        if not args.json:
+            print(f"preparing {web_total} web form states (unmeasured) ...", file=sys.stderr)
+        web_client, csrf, states = web_states(base, web_total)
+        sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
+        acks: dict[str, list[float]] = {"web": [], "sms": []}
+        failures: dict[str, list[int]] = {"web": [], "sms": []}
+        lock = threading.Lock()
+        began = time.monotonic()
+
+        def record(kind: str, start: float, status: int) -> None:
+            with lock:
+                acks[kind].append(time.monotonic() - start)
+                if status >= 300:
+                    failures[kind].append(status)
+
+        def send_web(i: int) -> None:
+            time.sleep(max(0.0, began + i / web_rate - time.monotonic()))
+            data = {"csrfmiddlewaretoken": csrf, "state": states[i], "step": "send",
+                    "narrative": "Someone threatens to share pictures.", "contact": "anonymous",
+                    "consent": "on", "website": ""}  # fmt: skip
+            start = time.monotonic()
+            try:
+                with httpx.Client(timeout=30, cookies=web_client.cookies) as client:
+                    response = client.post(base + "/report/", data=data)
+                ok = response.status_code == 200 and 'id="receipt"' in response.text
+                record("web", start, 200 if ok else max(response.status_code, 599))
+            except httpx.HTTPError:
+                record("web", start, 598)
+
+        def converse(j: int) -> None:
+            time.sleep(max(0.0, began + j * len(SMS_CONVERSATION) / sms_rate - time.monotonic()))
+            phone = f"+25884{j:07d}"
+            with httpx.Client(timeout=30) as client:
+                for k, text in enumerate(SMS_CONVERSATION):
+                    form = {"from": phone, "to": "1458", "text": text,
+                            "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+                            "id": f"ATXid_{j}_{k}_{uuid.uuid4().hex[:8]}", "linkId": ""}  # fmt: skip
+                    start = time.monotonic()
+                    try:
+                        record("sms", start, client.post(sms_url, data=form).status_code)
+                    except httpx.HTTPError:
+                        record("sms", start, 598)
+                    time.sleep(args.sms_gap)
+
+        backlog: list[tuple[int, int, int | None]] = []
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(5):
+                queues = healthz_queues(base, token)
+                default = queues.get("default", {})
+                backlog.append((round(time.monotonic() - began), default.get("ready_tasks", -1),
+                                default.get("oldest_ready_seconds")))  # fmt: skip
+                if not args.json:
+                    print(f"  t={backlog[-1][0]:>4}s  ready tasks {backlog[-1][1]:>6}  oldest {backlog[-1][2]} s",
+                          file=sys.stderr)  # fmt: skip
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        # Submitted in the order they are due, so that web reports and conversations interleave; the pool
+        # is large because each conversation holds a thread while its person "types".
+        pool = ThreadPoolExecutor(max_workers=max(args.concurrency, 64))
+        plan = [(i / web_rate, send_web, i) for i in range(web_total)]
+        plan += [(j * len(SMS_CONVERSATION) / sms_rate, converse, j) for j in range(conversations)]
+        futures = [pool.submit(fn, arg) for _due, fn, arg in sorted(plan, key=lambda p: p[0])]
+        for future in futures:
+            future.result()
+        load_wall = time.monotonic() - began
+        # Drain: wait for the default queue to empty (or give up after `--drain-timeout` seconds).
+        drain_began = time.monotonic()
+        while time.monotonic() - drain_began < args.drain_timeout:
+            queues = healthz_queues(base, token)
+            if (
+                queues
+                and queues.get("default", {}).get("ready_tasks", 1) == 0
+                and queues["default"].get("running_tasks", 1) == 0
+            ):
+                break
+            time.sleep(1)
+        drained_after = time.monotonic() - drain_began
+        done.set()
+        found = json.loads(amparo(env, "shell", "-c", SUSTAINED_REPORT).strip().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+    sent = len(acks["web"]) + len(acks["sms"])
+    web_ok = len(acks["web"]) - len(failures["web"])
+    sms_ok = len(acks["sms"]) - len(failures["sms"])
+
+    def pct(values: list[float], q: float) -> float | None:
+        return round(percentile(values, q), 2) if values else None
+
+    summary = {
+        "database": database.split(":", 1)[0],
+        "server": f"amparo serve, gunicorn gthread {args.workers}x{args.threads}, task workers {args.task_workers or 'default (one per core)'}",
+        "duration_s": args.duration,
+        "offered_rate_per_s": args.rate,
+        "reached_rate_per_s": round(sent / load_wall, 1),
+        "web": {"sent": len(acks["web"]), "acknowledged": web_ok, "filed": found["web_filed"],
+                "ack_p99_s": pct(acks["web"], 0.99), "filing_p50_s": pct(found["web_delays"], 0.5),
+                "filing_p99_s": pct(found["web_delays"], 0.99), "unfiled": found["web_unfiled"]},
+        "sms": {"sent": len(acks["sms"]), "acknowledged": sms_ok, "answered": found["sms_answered"],
+                "reports": found["sms_reports"], "conversations": conversations,
+                "ack_p99_s": pct(acks["sms"], 0.99), "answer_p50_s": pct(found["sms_delays"], 0.5),
+                "answer_p99_s": pct(found["sms_delays"], 0.99), "unprocessed": found["sms_unprocessed"]},
+        "backlog": [{"t_s": t, "ready_tasks": n, "oldest_ready_s": age} for t, n, age in backlog],
+        "drained_after_load_s": round(drained_after, 1),
+        "target": SUSTAINED_TARGET,
+    }  # fmt: skip
+    p99s = [v for v in (summary["web"]["filing_p99_s"], summary["sms"]["answer_p99_s"]) if v is not None]
+    summary["target_met"] = bool(
+        summary["reached_rate_per_s"] >= SUSTAINED_TARGET["rate_per_s"]
+        and p99s
+        and max(p99s) < SUSTAINED_TARGET["p99_s"]
+        and summary["web"]["filed"] == web_ok
+        and summary["sms"]["answered"] >= sms_ok
+    )
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    print(f"database: {summary['database']}   {summary['server']}")
+    print(
+        f"offered {args.rate}/s for {args.duration} s ({args.sms_share:.0%} SMS messages); reached {summary['reached_rate_per_s']}/s"
+    )
+    w, s = summary["web"], summary["sms"]
+    print(f"{'':<6}{'sent':>7}{'acked':>7}{'done':>7}{'ack p99 s':>11}{'delay p50 s':>13}{'delay p99 s':>13}")
+    print(
+        f"{'web':<6}{w['sent']:>7}{w['acknowledged']:>7}{w['filed']:>7}{w['ack_p99_s']!s:>11}{w['filing_p50_s']!s:>13}{w['filing_p99_s']!s:>13}  (delay: acknowledgement to case)"
+    )
+    print(
+        f"{'sms':<6}{s['sent']:>7}{s['acknowledged']:>7}{s['answered']:>7}{s['ack_p99_s']!s:>11}{s['answer_p50_s']!s:>13}{s['answer_p99_s']!s:>13}  (delay: acknowledgement to reply sent; {s['reports']} reports from {conversations} conversations)"
+    )
+    print("backlog of the default queue (t s: ready tasks, oldest s): "
+          + ", ".join(f"{b['t_s']}: {b['ready_tasks']}, {b['oldest_ready_s']}" for b in summary["backlog"]))  # fmt: skip
+    print(f"queue empty {summary['drained_after_load_s']} s after the load ended; target "
+          f"(>= {SUSTAINED_TARGET['rate_per_s']}/s, p99 < {SUSTAINED_TARGET['p99_s']} s, all done): "
+          + ("met" if summary["target_met"] else "NOT met"))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,6 +435,44 @@ def main() -> None:
     )
     parser.add_argument("--ussd", action="store_true", help="also measure the USSD first screen")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--sustained",
+        action="store_true",
+        help="end-to-end capacity instead: amparo serve (web and workers) under an open-loop mixed load",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        help="--sustained: intake requests per second offered (default 50)",
+    )
+    parser.add_argument(
+        "--duration", type=int, default=600, help="--sustained: seconds of load (default 600)"
+    )
+    parser.add_argument(
+        "--sms-share",
+        type=float,
+        default=0.5,
+        help="--sustained: share of SMS messages in the load (default 0.5)",
+    )
+    parser.add_argument(
+        "--sms-gap",
+        type=float,
+        default=1.0,
+        help="--sustained: seconds between one phone's messages (default 1)",
+    )
+    parser.add_argument(
+        "--task-workers",
+        type=int,
+        default=None,
+        help="--sustained: amparo serve --task-workers (default: its own)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=int,
+        default=300,
+        help="--sustained: seconds to wait for the queue to empty (default 300)",
+    )
     parser.add_argument(
         "--reset-database",
         action="store_true",
@@ -264,6 +519,11 @@ def main() -> None:
         )
     )
 
+    if args.sustained:
+        if not 0 <= args.sms_share <= 1 or args.rate <= 0 or args.duration < 1:
+            parser.error("--sms-share must be between 0 and 1, --rate and --duration positive")
+        sustained(args, env, channel, database)
+        return
     port = free_port()
     server = subprocess.Popen(  # noqa: S603  (our own interpreter, fixed arguments)
         [
