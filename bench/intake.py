@@ -168,7 +168,9 @@ def web_states(base: str, count: int) -> tuple[httpx.Client, str, list[str]]:
     ]
     states = []
     for _ in range(count):
-        state = ""
+        # Each report starts from the form's first page, as a browser does: its state carries the form's
+        # one-time nonce, which makes a re-sent final page "already received" rather than a second report.
+        state = re.search(r'name="state" value="([^"]*)"', client.get("/report/").text).group(1)
         for step, fields in steps:
             data = {"csrfmiddlewaretoken": token, "state": state, "step": step, **fields}
             response = client.post("/report/", data=data)
