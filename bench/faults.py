@@ -48,7 +48,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import PYTHON, ROOT, SMS_CONVERSATION, amparo, free_port, web_states  # noqa: E402
+from intake import PYTHON, ROOT, SMS_CONVERSATION, amparo, free_port, web_forms  # noqa: E402
 
 VERIFY = """
 import json, os
@@ -242,7 +242,7 @@ def main() -> None:  # noqa: C901, PLR0915  (one scenario, read top to bottom)
         web_total = int(args.rate / 2 * args.duration)
         conversations = int(args.rate / 2 * args.duration / len(SMS_CONVERSATION))
         say(f"preparing {web_total} web form states (unmeasured) ...")
-        web_client, csrf, states = web_states(base, web_total)
+        forms = web_forms(base, web_total)
         sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
         lock = threading.Lock()
         receipts: list[str] = []
@@ -269,10 +269,11 @@ def main() -> None:  # noqa: C901, PLR0915  (one scenario, read top to bottom)
 
         def send_web(i: int) -> None:
             time.sleep(max(0.0, began + i / (args.rate / 2) - time.monotonic()))
-            data = {"csrfmiddlewaretoken": csrf, "state": states[i], "step": "send",
+            cookies, csrf, state = forms[i]
+            data = {"csrfmiddlewaretoken": csrf, "state": state, "step": "send",
                     "narrative": "Someone threatens to share pictures.", "contact": "anonymous",
                     "consent": "on", "website": ""}  # fmt: skip
-            with httpx.Client(timeout=30, cookies=web_client.cookies) as client:
+            with httpx.Client(timeout=30, cookies=cookies) as client:
                 response = post_with_retries(client, base + "/report/", data)
             with lock:
                 if response is None or response.status_code != 200:

@@ -183,6 +183,30 @@ def web_states(base: str, count: int) -> tuple[httpx.Client, str, list[str]]:
     return client, token, states
 
 
+def web_forms(base: str, count: int, threads: int = 8) -> list[tuple[httpx.Cookies, str, str]]:
+    """`count` final-step forms ready to send, prepared by `threads` clients at once: for each, the
+    cookies and CSRF token of the client that walked it, and its signed state."""
+    shares = [count // threads + (t < count % threads) for t in range(threads)]
+    forms: list[tuple[httpx.Cookies, str, str]] = []
+    lock = threading.Lock()
+
+    def prepare(n: int) -> None:
+        if not n:
+            return
+        client, token, states = web_states(base, n)
+        with lock:
+            forms.extend((client.cookies, token, state) for state in states)
+
+    workers = [threading.Thread(target=prepare, args=(n,)) for n in shares]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    if len(forms) != count:
+        sys.exit("preparing the web forms failed")
+    return forms
+
+
 WORKER_REPORT = """
 import json
 from django.db.models import Count, F, Sum
@@ -283,7 +307,7 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
             )
         if not args.json:
             print(f"preparing {web_total} web form states (unmeasured) ...", file=sys.stderr)
-        web_client, csrf, states = web_states(base, web_total)
+        forms = web_forms(base, web_total)
         sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
         acks: dict[str, list[float]] = {"web": [], "sms": []}
         failures: dict[str, list[int]] = {"web": [], "sms": []}
@@ -298,12 +322,13 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
 
         def send_web(i: int) -> None:
             time.sleep(max(0.0, began + i / web_rate - time.monotonic()))
-            data = {"csrfmiddlewaretoken": csrf, "state": states[i], "step": "send",
+            cookies, csrf, state = forms[i]
+            data = {"csrfmiddlewaretoken": csrf, "state": state, "step": "send",
                     "narrative": "Someone threatens to share pictures.", "contact": "anonymous",
                     "consent": "on", "website": ""}  # fmt: skip
             start = time.monotonic()
             try:
-                with httpx.Client(timeout=30, cookies=web_client.cookies) as client:
+                with httpx.Client(timeout=30, cookies=cookies) as client:
                     response = client.post(base + "/report/", data=data)
                 ok = response.status_code == 200 and 'id="receipt"' in response.text
                 record("web", start, 200 if ok else max(response.status_code, 599))
