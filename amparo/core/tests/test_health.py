@@ -237,7 +237,8 @@ def test_the_503_page_is_a_page_for_people_and_json_for_machines() -> None:
         api = client.get("/api/v1/cases/", HTTP_AUTHORIZATION="Bearer some-token")
     assert page.status_code == 503
     assert b"<main>" in page.content
-    assert b"116" in page.content
+    assert b"116" in page.content  # the configured helpline (and police) numbers
+    assert b"119" in page.content
     assert api.status_code == 503
     assert "detail" in api.json()
 
