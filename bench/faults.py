@@ -48,7 +48,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import PYTHON, ROOT, SMS_CONVERSATION, amparo, free_port, web_forms  # noqa: E402
+from intake import PYTHON, ROOT, SMS_CONVERSATION, amparo, free_port, wait_until_ok, web_forms  # noqa: E402
 
 VERIFY = """
 import json, os
@@ -145,15 +145,7 @@ class Serve:
             )  # fmt: skip
 
     def wait_healthy(self, timeout: float = 90) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).status_code == 200:
-                    return True
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        return False
+        return wait_until_ok(f"http://127.0.0.1:{self.port}/healthz", timeout)
 
     def pid_of(self, name: str) -> int | None:
         found = re.findall(rf"{name} \(?pid (\d+)", self.log.read_text())

@@ -90,6 +90,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_ok(url: str, seconds: float) -> bool:
+    """Poll `url` until it answers 200; False if it has not within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def amparo(env: dict[str, str], *args: str) -> str:
     result = subprocess.run(  # noqa: S603  (our own interpreter, fixed arguments)
         [PYTHON, "-m", "amparo", *args], env=env, cwd=ROOT, capture_output=True, text=True, check=False
@@ -293,14 +306,7 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
     log = open(Path(env["AMPARO_DATA_DIR"]) / "serve.log", "w")  # noqa: SIM115
     server = subprocess.Popen(serve_argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
+        if not wait_until_ok(base + "/healthz", 60):
             sys.exit(
                 "amparo serve did not become healthy within 60 seconds; see serve.log in "
                 + env["AMPARO_DATA_DIR"]
@@ -574,14 +580,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/report/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
+        if not wait_until_ok(base + "/report/", 30):
             sys.exit("the server did not start within 30 seconds")
 
         def bare(client: httpx.Client, i: int) -> int:
