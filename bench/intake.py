@@ -382,14 +382,16 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
         load_wall = time.monotonic() - began
         # Drain: wait for the default queue to empty (or give up after `--drain-timeout` seconds).
         drain_began = time.monotonic()
-        while time.monotonic() - drain_began < args.drain_timeout:
+        drained = False
+        while not drained and time.monotonic() - drain_began < args.drain_timeout:
             queues = healthz_queues(base, token)
             if (
                 queues
                 and queues.get("default", {}).get("ready_tasks", 1) == 0
                 and queues["default"].get("running_tasks", 1) == 0
             ):
-                break
+                drained = True
+                continue
             time.sleep(1)
         drained_after = time.monotonic() - drain_began
         done.set()
@@ -419,7 +421,7 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
                 "ack_p99_s": pct(acks["sms"], 0.99), "answer_p50_s": pct(found["sms_delays"], 0.5),
                 "answer_p99_s": pct(found["sms_delays"], 0.99), "unprocessed": found["sms_unprocessed"]},
         "backlog": [{"t_s": t, "ready_tasks": n, "oldest_ready_s": age} for t, n, age in backlog],
-        "drained_after_load_s": round(drained_after, 1),
+        "drained_after_load_s": round(drained_after, 1) if drained else None,
         "target": SUSTAINED_TARGET,
     }  # fmt: skip
     p99s = [v for v in (summary["web"]["filing_p99_s"], summary["sms"]["answer_p99_s"]) if v is not None]
@@ -447,7 +449,12 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
     )
     print("backlog of the default queue (t s: ready tasks, oldest s): "
           + ", ".join(f"{b['t_s']}: {b['ready_tasks']}, {b['oldest_ready_s']}" for b in summary["backlog"]))  # fmt: skip
-    print(f"queue empty {summary['drained_after_load_s']} s after the load ended; target "
+    emptied = (
+        f"queue empty {summary['drained_after_load_s']} s after the load ended"
+        if drained
+        else f"queue NOT empty {args.drain_timeout} s after the load ended (--drain-timeout)"
+    )
+    print(f"{emptied}; target "
           f"(>= {SUSTAINED_TARGET['rate_per_s']}/s, p99 < {SUSTAINED_TARGET['p99_s']} s, all done): "
           + ("met" if summary["target_met"] else "NOT met"))  # fmt: skip
 
