@@ -217,3 +217,16 @@ def test_every_periodic_job_the_documentation_names_is_registered() -> None:
     assert "intake.file_pending_web_reports" in documented  # the check looks where it should
     registered = {job.name for job in schedule.periodic_jobs()}
     assert documented - registered == set()
+
+
+def test_waiting_for_the_database_retries_until_it_answers_and_logs_once_each_way(
+    monkeypatch, caplog
+) -> None:  # noqa: ANN001
+    # `amparo serve` and `amparo worker` started while the database is down wait for it.
+    answers = iter([False, False, False, True])
+    monkeypatch.setattr(taskqueue, "database_reachable", lambda alias="default": next(answers))
+    with caplog.at_level(logging.WARNING, logger="amparo.core.taskqueue"):
+        assert taskqueue.wait_for_database("amparo serve", sleep=lambda s: None) is True
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "unreachable" in m]) == 1
+    assert len([m for m in messages if "answers again" in m]) == 1
