@@ -235,7 +235,10 @@ def main() -> None:  # noqa: C901, PLR0915  (one scenario, read top to bottom)
         conversations = int(args.rate / 2 * args.duration / len(SMS_CONVERSATION))
         say(f"preparing {web_total} web form states (unmeasured) ...")
         forms = web_forms(base, web_total)
-        sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
+        sms_url = (
+            f"{base}/channels/{channel['id']}/sms/inbound?"
+            + channel["webhooks"]["sms_inbound"].split("?", 1)[1]
+        )
         lock = threading.Lock()
         receipts: list[str] = []
         received_again: list[int] = []  # states answered "already received" (receipt lost in transit)

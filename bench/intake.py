@@ -314,7 +314,10 @@ def sustained(args: argparse.Namespace, env: dict[str, str], channel: dict, data
         if not args.json:
             print(f"preparing {web_total} web form states (unmeasured) ...", file=sys.stderr)
         forms = web_forms(base, web_total)
-        sms_url = f"{base}/channels/{channel['id']}/sms/inbound"
+        sms_url = (
+            f"{base}/channels/{channel['id']}/sms/inbound?"
+            + channel["webhooks"]["sms_inbound"].split("?", 1)[1]
+        )
         acks: dict[str, list[float]] = {"web": [], "sms": []}
         failures: dict[str, list[int]] = {"web": [], "sms": []}
         lock = threading.Lock()
