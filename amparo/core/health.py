@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +49,28 @@ _backlogs: dict[str, Callable[[dt.timedelta], bool]] = {}
 def register_backlog(name: str, overdue: Callable[[dt.timedelta], bool]) -> None:
     """Register a check of acknowledged work waiting too long (an app above core, from its ready())."""
     _backlogs[name] = overdue
+
+
+# The RQ backend's workers (amparo.core.rq, issue 19) say they are alive by touching a file in the data
+# directory, as every worker did before the per-worker rows; /metrics reads its age too.
+HEARTBEAT_FILE = "worker.heartbeat"
+FILE_HEARTBEAT_MAX_AGE = 60  # seconds after which the RQ workers count as gone
+
+
+def heartbeat_path() -> Path:
+    return Path(settings.DATA_DIR) / HEARTBEAT_FILE
+
+
+def touch_heartbeat() -> None:
+    heartbeat_path().touch(mode=0o600, exist_ok=True)
+
+
+def heartbeat_age() -> float | None:
+    """Seconds since an RQ worker last touched the heartbeat file, or None if none ever did."""
+    try:
+        return max(0.0, time.time() - heartbeat_path().stat().st_mtime)
+    except FileNotFoundError:
+        return None
 
 
 def max_queue_age() -> dt.timedelta:
@@ -109,6 +133,13 @@ def queues_health(now: dt.datetime | None = None) -> dict[str, Any]:
     required = worker_required()
     if not required:
         return {"ok": True, "required": False, "queues": {}}
+    from amparo.core import rq
+
+    if rq.rq_enabled():  # RQ: one heartbeat file for its workers, queue ages from Redis
+        age = heartbeat_age()
+        limit_ok = all(q["oldest_ready_seconds"] <= limit for q in rq.queue_status().values())
+        alive = age is not None and age <= FILE_HEARTBEAT_MAX_AGE
+        return {"ok": alive and limit_ok, "required": True, "queues": {}}
     queues = queue_status(now)
     for name, queue in queues.items():
         fresh = queue["oldest_ready_seconds"] is None or queue["oldest_ready_seconds"] <= limit

@@ -29,8 +29,18 @@ logger = logging.getLogger(__name__)
 SCHEDULE_INTERVAL = 10  # seconds between checks for due periodic jobs and for tasks of dead workers
 
 
-def _beat(stop: threading.Event, worker_id: str, queues: str, started: Any) -> None:
+def _beat(
+    stop: threading.Event, worker_id: str | None = None, queues: str = "*", started: Any = None
+) -> None:
+    """Keep this worker's heartbeat row fresh; without a worker id (the RQ worker, amparo.core.rq), touch
+    the heartbeat file instead."""
     while not stop.wait(taskqueue.HEARTBEAT_INTERVAL):
+        if worker_id is None:
+            try:
+                health.touch_heartbeat()
+            except OSError as exc:  # a full or read-only disk must not stop the tasks
+                logger.warning("cannot touch the worker heartbeat (%s)", type(exc).__name__)
+            continue
         try:
             taskqueue.beat(worker_id, queues, started)
         except DatabaseError as exc:  # an outage: the worker loop logs it; the next beat tries again
