@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0006_periodic_jobs'),
+        ('core', '0009_encrypt_totp_secrets'),
     ]
 
     operations = [
