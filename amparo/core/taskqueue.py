@@ -17,7 +17,7 @@ filed. So:
   carries on; and a task that failed only because the database went away goes back to the queue instead
   of being marked failed.
 
-See docs/decisions/0031-serve-restarts-its-children.md.
+See docs/decisions/0032-serve-restarts-its-children.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`amparo serve`: the single-machine mode. Runs the web server (gunicorn) and the task workers
 (`amparo worker`) side by side, keeps them running, and stops them all cleanly on SIGINT or SIGTERM.
 
-Design: this process only supervises (decision 0031, which replaces 0006). It starts its children, each
+Design: this process only supervises (decision 0032, which replaces 0006). It starts its children, each
 in its own process group so that a Ctrl+C reaches them once, through us: gunicorn (`python -m gunicorn`,
 threaded workers) and, when the task backend is the database one, `--task-workers` `amparo worker`s for
 the `default` queue (filing reports, SMS conversations and replies, notifications; by default one per
@@ -57,7 +57,7 @@ PR_SET_PDEATHSIG = 1
 
 
 def default_task_workers() -> int:
-    """Workers for the default queue: one per core this process may use (see decision 0031)."""
+    """Workers for the default queue: one per core this process may use (see decision 0032)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
