@@ -129,7 +129,11 @@ def main() -> None:
                 "file_mb": round(path.stat().st_size / 1e6, 1),
             }
         out, scan_seconds = amparo(env, "evidence", "scan", "--json", str(files))
-        scanned = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        scanned = [
+            r
+            for r in (json.loads(line) for line in out.splitlines() if line.startswith("{"))
+            if "summary" not in r
+        ]
         found = sum(1 for result in scanned if any(m["list"] == "vic set" for m in result.get("matches", [])))
         load = os.getloadavg()
         summary = {

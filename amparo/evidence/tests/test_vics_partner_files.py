@@ -175,9 +175,11 @@ def test_partner_hash_sets_import_and_every_hash_is_found_by_evidence_scan(tmp_p
         (seized / f"file{n}.bin").write_bytes(sample_bytes(n))
     out = io.StringIO()
     call_command("evidence", "scan", "--json", str(seized), stdout=out, stderr=io.StringIO())
-    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    results = [line for line in lines if "summary" not in line]  # the scan ends with a summary line
     assert len(results) == 8
     assert all(result["matches"] for result in results), [r["path"] for r in results if not r["matches"]]
+    assert lines[-1]["summary"]["files"] == 8
 
 
 @pytest.mark.django_db
