@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import FieldError
-from django.db import models
+from django.db import connections, models, router
 from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 
 from amparo.core import crypto
 
@@ -44,6 +44,26 @@ class EncryptedAttribute(DeferredAttribute):
 _UNBOUND = "_amparo_encrypted_after_insert"
 
 
+def _key_before_insert(
+    sender: Any, instance: Any, raw: bool = False, using: str | None = None, **kwargs: Any
+) -> None:
+    """On PostgreSQL a new row whose key the database assigns takes that key from its sequence before the
+    insert, so that its encrypted values are bound to the row in the INSERT itself: append-only tables
+    (custody events) refuse the UPDATE that would otherwise bind them. SQLite has no such tables and no
+    sequence to ask: there the values are written right after the insert."""
+    meta = sender._meta
+    if raw or instance.pk is not None or meta.auto_field is None or meta.auto_field is not meta.pk:
+        return
+    connection = connections[using or router.db_for_write(sender, instance=instance)]
+    if connection.vendor != "postgresql":
+        return
+    if all(instance.__dict__.get(f.attname) in (None, "") for f in encrypted_fields(sender)):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column])
+        instance.pk = cursor.fetchone()[0]
+
+
 def _bind_after_insert(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A row whose primary key the database assigns gets its encrypted values just after the insert
     (same transaction as the caller's), when the key that binds them is known."""
@@ -75,6 +95,7 @@ class EncryptedTextField(models.TextField):
     def contribute_to_class(self, cls: Any, name: str, private_only: bool = False) -> None:
         super().contribute_to_class(cls, name, private_only)
         if not cls._meta.abstract:
+            pre_save.connect(_key_before_insert, sender=cls, dispatch_uid=f"amparo-encrypted-key-{id(cls)}")
             post_save.connect(_bind_after_insert, sender=cls, dispatch_uid=f"amparo-encrypted-{id(cls)}")
 
     @property
@@ -85,7 +106,7 @@ class EncryptedTextField(models.TextField):
         value = getattr(model_instance, self.attname)
         if value is None or value == "":
             return value
-        if model_instance.pk is None:  # the database assigns the key: written right after the insert
+        if model_instance.pk is None:  # the database assigns the key (SQLite): written right after the insert
             model_instance.__dict__.setdefault(_UNBOUND, {})[self.attname] = str(value)
             return ""
         return stored_value(self, model_instance.pk, value)

@@ -207,7 +207,7 @@ def test_custody_events_cannot_be_changed_or_deleted_in_postgresql(evidence_dir,
         pytest.skip("the append-only trigger exists on PostgreSQL only")
     item = actions.add_item(SYSTEM, make_case(), io.BytesIO(b"benign"))
     for attempt in (
-        lambda: CustodyEvent.objects.filter(item=item).update(purpose="rewritten"),
+        lambda: CustodyEvent.objects.filter(item=item).update(sha256="0" * 64),
         lambda: CustodyEvent.objects.filter(item=item).delete(),
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
