@@ -41,10 +41,14 @@ def _beat(
             except OSError as exc:  # a full or read-only disk must not stop the tasks
                 logger.warning("cannot touch the worker heartbeat (%s)", type(exc).__name__)
             continue
+        if stop.is_set():  # the worker is stopping (its row is about to be removed): beat no more
+            break
         try:
             taskqueue.beat(worker_id, queues, started)
         except DatabaseError as exc:  # an outage: the worker loop logs it; the next beat tries again
             logger.debug("cannot record the worker heartbeat (%s)", type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001  (a beat racing the worker's stop must not raise in its thread)
+            logger.warning("cannot record the worker heartbeat (%s)", type(exc).__name__)
         finally:
             connection.close()  # this thread's own connection
 
@@ -144,7 +148,7 @@ class Command(BaseCommand):
         finally:
             stop.set()
             for thread in threads:
-                thread.join(timeout=2)
+                thread.join(timeout=15)  # a beat under way finishes before the row is removed
             with contextlib.suppress(DatabaseError):  # if the database is gone, the row goes stale instead
                 taskqueue.forget(worker.worker_id)
             for sig, handler in previous.items():
